@@ -1,0 +1,114 @@
+"""`grokbench run|show|list|...` — thin: `run` hands its arguments to Hydra, the others to their modules."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+HELP = """\
+grokbench — grokking and memorization experiments, many seeds as one batched population.
+
+  grokbench run [OVERRIDES]            train one population (the default: modular addition, MLP, AdamW)
+  grokbench run -m KEY=A,B [...]       multirun sweep (hydra/launcher=basic|joblib|slurm)
+  grokbench show [OVERRIDES]           print the composed config
+  grokbench list                       config groups, their options and the published experiments
+  grokbench collect SWEEP_DIR          rebuild SWEEP_DIR/sweep.parquet from every finished job
+  grokbench summarize SWEEP_DIR        table grouped by swept values (--by, --format csv|markdown)
+  grokbench plot DIR                   accuracy curves and heatmaps as PNGs
+  grokbench reproduce PAPER/FIGURE     rerun a published config, check its `expect:` claims
+  grokbench bench [OVERRIDES]          time training steps against bare PyTorch loops
+  grokbench analyze prune RUN_DIR      prune neurons by IPR order and report accuracies
+
+Overrides are Hydra's: task=modsub task.p=97 model.width=512 optimizer.lr=3e-3 seeds=8 device=cpu
+  seeds=N trains seeds 0..N-1 as one population; seeds=[3,7] picks seeds;
+  population.grid.optimizer.weight_decay=[0,0.3,1] adds per-member hyperparameters (seeds × grid members).
+Outputs: outputs/runs/<date>/<time>-<id>/ (metrics.parquet, summary.parquet, checkpoint.pt, .hydra/);
+  hydra.run.dir=... and hydra.sweep.dir=... choose where. `grokbench run --help` shows Hydra's own help.
+"""
+
+# subcommand → module with `main(argv) -> int`, imported only when used so `grokbench run` starts fast
+COMMANDS = {
+    "collect": "grokbench.analysis.collect",
+    "summarize": "grokbench.analysis.summarize",
+    "plot": "grokbench.analysis.plots",
+    "reproduce": "grokbench.reproduce",
+    "bench": "grokbench.bench",
+    "analyze": "grokbench.analysis.analyze",
+}
+
+
+def fail(message: str) -> int:
+    print(f"grokbench: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(argv) -> int:
+    from grokbench.compose import one_line, preflight
+
+    overrides = [a for a in argv if not a.startswith("-")]
+    if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c") for a in argv):
+        try:
+            preflight(overrides, multirun="-m" in argv or "--multirun" in argv)
+        except Exception as err:  # every config mistake ends here as one line, before anything is written
+            return fail(one_line(err))
+    from grokbench import job
+
+    sys.argv = ["grokbench", *argv]
+    job.hydra_main()
+    return 0
+
+
+def show(argv) -> int:
+    from omegaconf import OmegaConf
+
+    from grokbench.compose import compose_config, one_line
+    from grokbench.config import validate
+
+    try:
+        cfg = compose_config(argv)
+        validate(cfg)
+    except Exception as err:
+        return fail(one_line(err))
+    print(OmegaConf.to_yaml(cfg, resolve=True))
+    return 0
+
+
+def list_configs(argv) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from grokbench.compose import CONFIG_DIR
+
+    table = Table("group", "options", title="config groups (pick with group=option)")
+    for group in ("task", "model", "optimizer", "loss"):
+        table.add_row(group, ", ".join(sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))))
+    launchers = sorted(p.stem for p in (CONFIG_DIR / "hydra/launcher").glob("*.yaml"))
+    table.add_row("hydra/launcher", ", ".join(["basic", *launchers]))
+    experiments = sorted(str(p.relative_to(CONFIG_DIR / "experiment").with_suffix(""))
+                         for p in (CONFIG_DIR / "experiment").rglob("*.yaml"))
+    table.add_row("experiment", "\n".join(experiments) or "(none)")
+    Console().print(table)
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(HELP)
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        return run(rest)
+    if command == "show":
+        return show(rest)
+    if command == "list":
+        return list_configs(rest)
+    if command in COMMANDS:
+        return importlib.import_module(COMMANDS[command]).main(rest)
+    return fail(f"unknown command {command!r}; allowed: run, show, list, {', '.join(COMMANDS)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

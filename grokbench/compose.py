@@ -1,0 +1,83 @@
+"""Composing configs outside a Hydra job (show, preflight checks, reproduce) and turning every config mistake into
+one line that names the key and what is allowed."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import List
+
+from hydra import compose, initialize_config_module
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from grokbench.config import ConfigError, register_configs, validate
+
+CONFIG_MODULE, CONFIG_NAME = "grokbench.configs", "config"
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+def register() -> None:
+    """Schemas and the ${uid:} resolver; must run before Hydra composes anything."""
+    register_configs()
+    # pid + random bits: two jobs started in the same second (even on two hosts) get different dirs.
+    # use_cache keeps one value per config, and Hydra copies the cache to every job of a sweep.
+    OmegaConf.register_new_resolver("uid", lambda: f"{os.getpid()}-{secrets.token_hex(2)}", use_cache=True,
+                                    replace=True)
+
+
+def compose_config(overrides: List[str], return_hydra_config: bool = False):
+    register()
+    GlobalHydra.instance().clear()
+    with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
+        return compose(CONFIG_NAME, overrides=list(overrides), return_hydra_config=return_hydra_config)
+
+
+def sweep_combinations(overrides: List[str], multirun: bool) -> List[List[str]]:
+    """The override lists of every job a (multi)run would launch."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    if not multirun:
+        if any(o.is_sweep_override() for o in parsed):
+            raise ConfigError("overrides", overrides, "single values without -m; add -m (multirun) to sweep")
+        return [overrides]
+    return BasicSweeper.split_arguments(parsed, max_batch_size=None)[0]
+
+
+def preflight(overrides: List[str], multirun: bool) -> None:
+    """Compose and validate every job's config before anything starts or is written."""
+    for combo in sweep_combinations(overrides, multirun):
+        validate(compose_config(combo))
+
+
+def one_line(err: BaseException) -> str:
+    """A config mistake → 'key: what is wrong; allowed: …'."""
+    if isinstance(err, ConfigError):
+        return str(err)
+    if isinstance(err, MissingConfigException) and err.options:
+        group = re.search(r"Could not find '([^']+)/([^']+)'", str(err))
+        if group:
+            return f"{group[1]}={group[2]} is invalid; allowed: {', '.join(sorted(err.options))}"
+    cause = err
+    while cause.__cause__ is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__
+    if isinstance(cause, OmegaConfBaseException):
+        key = getattr(cause, "full_key", None) or ""
+        msg = str(getattr(cause, "msg", cause)).strip().splitlines()[0]
+        if re.search(r"Key '[^']+' (is )?not in", msg):
+            return f"{key}: unknown key; allowed: {', '.join(allowed_keys(key))}"
+        return f"{key}: {msg}" if key else msg
+    return " ".join(str(err).split())
+
+
+def allowed_keys(full_key: str) -> List[str]:
+    parent = full_key.rpartition(".")[0]
+    try:
+        node = OmegaConf.select(compose_config([]), parent) if parent else compose_config([])
+        return sorted(node.keys())
+    except (HydraException, OmegaConfBaseException):
+        return []

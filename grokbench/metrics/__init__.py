@@ -1,0 +1,42 @@
+"""Metric names, declared once: each is a metrics.parquet column and may be used as an `expect:` key.
+
+Every metric is a pure function returning a tensor of shape (R,), one value per member; train.py only decides when
+to call `evaluate`.
+"""
+import torch
+
+from grokbench.losses import per_sample_loss
+from grokbench.metrics.basic import accuracy, masked_mean, weight_norms
+
+METRICS = {
+    "train_loss": "mean loss on the train set, as trained on (corrupted labels included)",
+    "train_acc": "accuracy on the train set against its (possibly corrupted) labels",
+    "test_loss": "mean loss on the clean test set",
+    "test_acc": "accuracy on the clean test set",
+    "train_acc_clean": "train accuracy on samples whose label was not corrupted",
+    "train_acc_corrupted": "train accuracy on corrupted samples, against the corrupted label (memorisation); NaN if none",
+    "weight_norm": "L2 norm of all parameters of the member",
+}
+# plus one `weight_norm.<parameter>` column per parameter tensor (per-layer norms)
+
+
+@torch.no_grad()
+def evaluate(model, data, loss_cfg) -> dict:
+    """All metrics of every member at the current parameters → {name: (R,)}. Stays on the device (no host sync)."""
+    was_training = model.training
+    model.eval()
+    train_logits, test_logits = model(data.x_train), model(data.x_test)  # (R, N, C)
+    model.train(was_training)
+    train_hit = (train_logits.argmax(-1) == data.y_train).float()  # (R, N_train)
+    out = {
+        "train_loss": per_sample_loss(loss_cfg, train_logits, data.y_train).mean(-1).float(),
+        "train_acc": train_hit.mean(-1),
+        "test_loss": per_sample_loss(loss_cfg, test_logits, data.y_test).mean(-1).float(),
+        "test_acc": accuracy(test_logits, data.y_test),
+        "train_acc_clean": masked_mean(train_hit, ~data.corrupted),
+        "train_acc_corrupted": masked_mean(train_hit, data.corrupted),
+    }
+    norms = weight_norms(model)
+    out["weight_norm"] = norms.pop("total")
+    out.update({f"weight_norm.{name}": value for name, value in norms.items()})
+    return out

@@ -1,0 +1,63 @@
+"""A population of MLPs on token inputs: member r computes
+    h = act(onehot(x_1) ⊕ … ⊕ onehot(x_T) @ W_in[r] (+ b)),  then depth-1 more hidden layers,  logits = h @ W_out[r].
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from grokbench.config import DType
+from grokbench.models.init import linear_init
+
+ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "tanh": torch.tanh, "silu": F.silu}
+
+
+def torch_dtype(dtype: DType) -> torch.dtype:
+    return getattr(torch, dtype.value)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg, data, seeds):
+        super().__init__()
+        self.cfg = cfg
+        self.vocab_size, self.seq_len = data.vocab_size, data.seq_len
+        self.act = ACTIVATIONS[cfg.activation.value]
+        dtype, width, scale = torch_dtype(cfg.dtype), cfg.width, cfg.init_scale
+        n_in = self.seq_len * self.vocab_size  # the concatenated one-hot input width, e.g. 2p
+
+        def weight(name, fan_in, fan_out):
+            return nn.Parameter(linear_init(seeds, name, fan_in, (fan_in, fan_out), scale, dtype))
+
+        def bias(name, fan_in, fan_out):
+            return nn.Parameter(linear_init(seeds, name, fan_in, (1, fan_out), scale, dtype)) if cfg.bias else None
+
+        # (R, fan_in, fan_out) so that x @ W needs no transpose in the batched matmul
+        self.w_in, self.b_in = weight("w_in", n_in, width), bias("b_in", n_in, width)
+        self.hidden = nn.ParameterList(weight(f"w_h{i}", width, width) for i in range(cfg.depth - 1))
+        self.hidden_bias = nn.ParameterList(
+            bias(f"b_h{i}", width, width) for i in range(cfg.depth - 1) if cfg.bias
+        )
+        self.w_out, self.b_out = weight("w_out", width, data.n_classes), bias("b_out", width, data.n_classes)
+        # token t at position i is row i·V + t of W_in: the flat index of its one-hot entry
+        self.register_buffer("offsets", torch.arange(self.seq_len) * self.vocab_size, persistent=False)
+
+    def first_layer(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (R, N, T) token ids → (R, N, H) pre-activations."""
+        idx = x + self.offsets  # (R, N, T)
+        if self.cfg.first_layer.value == "gather":
+            R, N, T = idx.shape
+            rows = torch.gather(self.w_in, 1, idx.reshape(R, N * T, 1).expand(-1, -1, self.w_in.shape[-1]))
+            h = rows.view(R, N, T, -1).sum(2)  # (R, N, H)
+        else:
+            onehot = torch.zeros(*idx.shape[:2], self.w_in.shape[1], dtype=self.w_in.dtype, device=idx.device)
+            onehot.scatter_(2, idx, 1.0)  # (R, N, T·V)
+            h = torch.bmm(onehot, self.w_in)  # (R, N, H)
+        return h if self.b_in is None else h + self.b_in
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (R, N, T) → logits (R, N, C)."""
+        h = self.act(self.first_layer(x))
+        for i, w in enumerate(self.hidden):
+            h = torch.bmm(h, w)
+            h = self.act(h if not self.cfg.bias else h + self.hidden_bias[i])
+        out = torch.bmm(h, self.w_out)
+        return out if self.b_out is None else out + self.b_out

@@ -1,0 +1,36 @@
+"""The one-screen summary printed at the end of a run."""
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+MAX_ROWS = 16
+
+
+def fmt_step(value) -> str:
+    return "never" if pd.isna(value) else f"{int(value)}"
+
+
+def print_summary(summary: pd.DataFrame, out_dir: Path, console: Console = None) -> None:
+    console = console or Console(width=110)
+    table = Table("member", "seed", "lr", "wd", "train 100 % at", "test 95 % at", "final train", "final test",
+                  title=f"{len(summary)} members", title_justify="left")
+    for r in summary.head(MAX_ROWS).to_dict("records"):
+        note = " [red](diverged)[/red]" if r["diverged"] else ""
+        table.add_row(str(r["member"]), str(r["seed"]), f"{r['optimizer.lr']:g}", f"{r['optimizer.weight_decay']:g}",
+                      fmt_step(r["step_train_100"]), fmt_step(r["step_test_95"]) + note,
+                      f"{r['final_train_acc']:.1%}", f"{r['final_test_acc']:.1%}")
+    if len(summary) > MAX_ROWS:
+        table.caption = f"… {len(summary) - MAX_ROWS} more in summary.parquet"
+    console.print(table)
+    grokked, n = int(summary["grokked"].sum()), len(summary)
+    line = f"grokked (test ≥ 95 %): {grokked}/{n} members"
+    if grokked:
+        g = summary[summary["grokked"]]
+        line += (f"; median: train 100 % at step {fmt_step(g['step_train_100'].median())}, "
+                 f"test 95 % at step {fmt_step(g['step_test_95'].median())}")
+    if summary["diverged"].any():
+        line += f"; [red]{int(summary['diverged'].sum())} diverged (NaN/Inf loss; frozen at that step)[/red]"
+    console.print(line)
+    console.print(f"outputs: {out_dir}  (metrics.parquet, summary.parquet, checkpoint.pt, .hydra/)")

@@ -1,0 +1,28 @@
+"""Files of a run: metrics.parquet, summary.parquet, checkpoint.pt — every write atomic (temp file, then rename), so
+a job killed at any instant leaves either the old file or the new one, never half of one."""
+import os
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE = "metrics.parquet", "summary.parquet", "checkpoint.pt"
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    _atomic(Path(path), lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def save_checkpoint(state: dict, path: Path) -> None:
+    _atomic(Path(path), lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(path: Path):
+    path = Path(path)
+    return torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None

@@ -1,0 +1,14 @@
+"""Task registry: key == configs/task/<key>.yaml. Each builder returns a `Dataset` with one split per seed."""
+from grokbench.tasks.dataset import Dataset
+from grokbench.tasks.modular import build_modular
+
+TASKS = {
+    "modadd": build_modular,
+    "modsub": build_modular,
+    "modmul": build_modular,
+    "moddiv": build_modular,
+}
+
+
+def build_task(cfg, seeds, device) -> Dataset:
+    return TASKS[cfg.name](cfg, seeds).to(device)

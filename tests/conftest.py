@@ -1,0 +1,41 @@
+"""Tests compose the real config and shrink it: CPU, a few steps, outputs under tmp_path."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from grokbench.compose import compose_config
+from grokbench.train import train
+
+TINY = ["device=cpu", "task.p=11", "model.width=16", "train.max_steps=20", "train.eval_every=5", "seeds=2"]
+
+
+def compose(overrides=(), tiny=True):
+    return compose_config([*(TINY if tiny else []), *overrides])
+
+
+@pytest.fixture
+def run(tmp_path):
+    """run(overrides, name) → (summary, metrics, out_dir) of an in-process training run."""
+
+    def _run(overrides=(), name="run", tiny=True):
+        out = tmp_path / name
+        out.mkdir(parents=True, exist_ok=True)
+        summary = train(compose(overrides, tiny), out)
+        return summary, pd.read_parquet(out / "metrics.parquet"), out
+
+    return _run
+
+
+def grokbench(*args, cwd=None, timeout=300, env=None):
+    """The real command line, in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "grokbench.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+REPO = Path(__file__).resolve().parents[1]

@@ -1,0 +1,71 @@
+"""Every config mistake: one line naming the key and what is allowed, exit code 2, no traceback, nothing written."""
+import pytest
+
+from conftest import grokbench
+from grokbench.cli import main
+
+BAD = [  # override, words the one-line error must contain
+    (["task.train_fraction=1.5"], ["task.train_fraction", "(0, 1]"]),
+    (["task.train_fraction=0"], ["task.train_fraction", "(0, 1]"]),
+    (["task.corruption=1.0"], ["task.corruption", "[0, 1)"]),
+    (["task.corruption=-0.1"], ["task.corruption", "[0, 1)"]),
+    (["task=moddiv", "task.p=58"], ["task.p", "prime"]),
+    (["model.width=0"], ["model.width", ">= 1"]),
+    (["model.depth=0"], ["model.depth", ">= 1"]),
+    (["optimizer.lr=0"], ["optimizer.lr", "> 0"]),
+    (["optimizer.lr=-1e-3"], ["optimizer.lr", "> 0"]),
+    (["optimizer.weight_decay=-1"], ["optimizer.weight_decay", ">= 0"]),
+    (["train.max_steps=0"], ["train.max_steps", ">= 1"]),
+    (["seeds=0"], ["seeds", "integer"]),
+    (["seeds=[1,1]"], ["seeds", "distinct"]),
+    (["task.foo=1"], ["task.foo", "unknown key", "train_fraction"]),
+    (["train.foo=1"], ["train.foo", "unknown key", "max_steps"]),
+    (["task.p=abc"], ["task.p", "abc"]),
+    (["model.activation=swishy"], ["model.activation", "relu"]),
+    (["device=tpu"], ["device", "cuda"]),
+    (["task=nosuch"], ["task=nosuch", "modadd"]),
+    (["population.grid.optimizer.lr=[0.1,-1]"], ["population.grid.optimizer.lr", "> 0"]),
+]
+
+
+@pytest.mark.parametrize("overrides,words", BAD, ids=[" ".join(o) for o, _ in BAD])
+def test_bad_config_is_one_line_exit_2(overrides, words, capsys):
+    assert main(["run", *overrides]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("grokbench: error:")
+    for word in words:
+        assert word in err, err
+
+
+def test_bad_config_in_a_sweep_is_caught_before_any_job(tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    assert main(["run", "-m", "task.train_fraction=0.5,2.0", f"hydra.sweep.dir={sweep}"]) == 2
+    assert "task.train_fraction" in capsys.readouterr().err
+    assert not sweep.exists()
+
+
+def test_subprocess_exit_code_no_traceback_nothing_lost(tmp_path):
+    out = tmp_path / "run"
+    ok = grokbench("run", "device=cpu", "task.p=7", "model.width=4", "train.max_steps=2", "seeds=1",
+                   f"hydra.run.dir={out}")
+    assert ok.returncode == 0, ok.stderr
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    bad = grokbench("run", "task.corruption=2", f"hydra.run.dir={out}")
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr + bad.stdout
+    assert bad.stderr.strip().splitlines() == [bad.stderr.strip()]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_show_prints_composed_config(capsys):
+    assert main(["show", "task=modsub", "task.p=97", "seeds=8"]) == 0
+    out = capsys.readouterr().out
+    assert "name: modsub" in out and "p: 97" in out and "seeds: 8" in out
+
+
+def test_list_shows_groups(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for option in ("modadd", "moddiv", "mlp", "adamw", "sgd", "softmax_ce", "mse"):
+        assert option in out
