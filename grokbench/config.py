@@ -195,8 +195,9 @@ class Config:
     population: PopulationConfig = field(default_factory=PopulationConfig)
     seeds: Any = 4  # int N → seeds 0..N-1, or an explicit list of ints (0 is a valid seed)
     device: Device = Device.auto
-    # the published outcome, for `grokbench reproduce` (set by configs/experiment/<paper>/<figure>.yaml)
-    expect: Optional[Dict[str, Any]] = None
+    # the published outcome, for `grokbench reproduce`: a list of claims set by configs/experiment/<paper>/<fig>.yaml,
+    # each {metric: <metrics.parquet or summary.parquet column>, at_step: int (metrics only), min: x and/or max: y}
+    expect: Optional[List[Any]] = None
 
 
 GROUP_SCHEMAS: Dict[str, Dict[str, type]] = {
