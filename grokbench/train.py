@@ -173,12 +173,14 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
             if signalled or time.monotonic() - last_save > cfg.train.checkpoint_every_s:
                 checkpoint()
                 last_save = time.monotonic()
-                if signalled:  # state is safe on disk: hand the signal to whoever handled it before us
+                if signalled:  # state is safe on disk: hand the signals to whoever handled them before us
+                    pending = list(dict.fromkeys(signalled))  # e.g. SIGTERM then SIGUSR2 on a SLURM preemption
+                    signalled.clear()
                     for s, handler in previous.items():
                         signal.signal(s, handler)
-                    signal.raise_signal(signalled.pop(0))
-                    signalled.clear()
-                    previous = catch_signals()  # that handler returned (e.g. submitit logs SIGTERM): keep going
+                    for s in pending:
+                        signal.raise_signal(s)
+                    previous = catch_signals()  # those handlers returned (e.g. submitit logs SIGTERM): keep going
 
             if sampler is None:
                 x, y = data.x_train, data.y_train

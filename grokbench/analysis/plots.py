@@ -74,7 +74,8 @@ def plot_heatmap(sweep: pd.DataFrame, x: str, y: str, column: str, path: Path, t
     from grokbench.analysis.summarize import quantile, steps_or_inf
 
     xs, ys = sorted(sweep[x].dropna().unique()), sorted(sweep[y].dropna().unique())
-    fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(xs), 1.4 + 0.8 * len(ys)), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(max(5.5, 2.5 + 1.3 * len(xs)), max(3.5, 1.6 + 0.8 * len(ys))),
+                           constrained_layout=True)
     grid = np.full((len(ys), len(xs)), math.nan)
     text = [[""] * len(xs) for _ in ys]
     categorical = column == "phase"
@@ -145,14 +146,16 @@ def main(argv) -> int:
             return 2
     out = args.out or args.dir / "plots"
     out.mkdir(parents=True, exist_ok=True)
-    title = f"{args.dir.name}: {status_line(sweep)}"
+    a = sweep.attrs
+    title = f"{args.dir.resolve().name}: {len(sweep)} members, {a['finished']}/{a['jobs']} jobs finished"
     written = []
     plot_curves(load_curves(args.dir, sweep), by, out / "curves.png", title)
     written.append(out / "curves.png")
     if x is not None and y is not None and x != y:
         for column in ("step_test_95", "phase"):
             if column in sweep.columns:
-                plot_heatmap(sweep, x, y, column, out / f"heatmap_{column}.png", f"{column}  ({title})")
+                what = "most common phase" if column == "phase" else f"median {column} (grey: never)"
+                plot_heatmap(sweep, x, y, column, out / f"heatmap_{column}.png", f"{what}\n{title}")
                 written.append(out / f"heatmap_{column}.png")
     else:
         print("no heatmap: it needs two swept columns (or --x and --y)")
