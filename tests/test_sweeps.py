@@ -85,8 +85,11 @@ def test_half_finished_sweep(sweep, tmp_path):
     code, out = run_main(summarize, half, "--format", "csv")
     table = pd.read_csv(io.StringIO(out))
     assert code == 0 and table["members"].sum() == 12 and table["done"].sum() == 8
+    summary = pd.read_parquet(half / "0" / "summary.parquet")
+    summary.assign(phase="memorization").to_parquet(half / "0" / "summary.parquet")  # a phase label, in one job
     assert run_main(plots, half, "--out", tmp_path / "plots")[0] == 0
-    assert (tmp_path / "plots" / "heatmap_step_test_95.png").exists()
+    for name in ("curves.png", "heatmap_step_test_95.png", "heatmap_phase.png"):
+        assert (tmp_path / "plots" / name).exists()
 
 
 def test_collect_of_an_empty_dir(tmp_path):

@@ -82,14 +82,17 @@ def plot_heatmap(sweep: pd.DataFrame, x: str, y: str, column: str, path: Path, t
     names = sorted(sweep[column].dropna().astype(str).unique()) if categorical else []
     for (xv, yv), g in sweep.groupby([x, y]):
         i, j = ys.index(yv), xs.index(xv)
+        done = "" if g["finished"].all() else f"\n{int(g['finished'].sum())}/{len(g)} finished"
         if categorical:
             mode = g[column].dropna().astype(str).mode()
             if len(mode):
-                grid[i, j], text[i][j] = names.index(mode.iloc[0]), f"{mode.iloc[0]}\n{len(g)} members"
+                grid[i, j], text[i][j] = names.index(mode.iloc[0]), f"{mode.iloc[0]}\n{len(g)} members{done}"
+            else:
+                text[i][j] = f"no {column} yet{done}"
         else:
             median = quantile(steps_or_inf(g[column]), 0.5)
             grid[i, j] = median
-            text[i][j] = f"{'never' if math.isinf(median) else f'{median:.0f}'}\n{g['grokked'].mean():.0%} grokked"
+            text[i][j] = f"{'never' if math.isinf(median) else f'{median:.0f}'}\n{g['grokked'].mean():.0%} grokked{done}"
     finite = grid[np.isfinite(grid)]
     ax.set_facecolor("0.8")  # never (+inf) and empty cells show the grey background
     if categorical:
@@ -97,10 +100,13 @@ def plot_heatmap(sweep: pd.DataFrame, x: str, y: str, column: str, path: Path, t
                           origin="lower", aspect="auto")
     else:
         shown = np.where(np.isfinite(grid), grid, np.nan)
-        norm = LogNorm(vmin=max(finite.min(), 1), vmax=max(finite.max(), 2)) if len(finite) else None
-        image = ax.imshow(shown, cmap="viridis_r", norm=norm, origin="lower", aspect="auto")
+        lo, hi = (max(finite.min(), 1), max(finite.max(), 1)) if len(finite) else (1, 10)
+        lo, hi = (lo / 1.5, hi * 1.5) if lo == hi else (lo, hi)  # one value: still a readable colour bar
+        image = ax.imshow(shown, cmap="viridis_r", norm=LogNorm(lo, hi), origin="lower", aspect="auto")
         if len(finite):
-            fig.colorbar(image, ax=ax, label=f"median {column}")
+            bar = fig.colorbar(image, ax=ax, label=f"median {column} (log)")
+            bar.ax.yaxis.set_major_formatter("{x:.0f}")
+            bar.ax.yaxis.set_minor_formatter("{x:.0f}")
     for i in range(len(ys)):
         for j in range(len(xs)):
             ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8,
