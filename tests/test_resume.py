@@ -51,21 +51,30 @@ def assert_same_run(out, reference):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """An uninterrupted run of RUN."""
-    out = tmp_path_factory.mktemp("reference") / "run"
-    r = grokbench("run", *RUN, f"hydra.run.dir={out}", env=ENV)
-    assert r.returncode == 0, r.stderr
-    return out
+    """reference(extra overrides) → the dir of an uninterrupted run of RUN + extra (run once per module)."""
+    runs = {}
+
+    def get(*extra):
+        if extra not in runs:
+            out = tmp_path_factory.mktemp("reference") / "run"
+            r = grokbench("run", *RUN, *extra, f"hydra.run.dir={out}", env=ENV)
+            assert r.returncode == 0, r.stderr
+            runs[extra] = out
+        return runs[extra]
+
+    return get
 
 
-def test_killed_run_resumes_to_the_uninterrupted_tables(tmp_path, reference):
+@pytest.mark.parametrize("extra", [(), ("train.batch_size=16",)], ids=["full_batch", "minibatch"])
+def test_killed_run_resumes_to_the_uninterrupted_tables(tmp_path, reference, extra):
     out = tmp_path / "run"
-    step = kill_after_checkpoint(start(["run", *RUN, f"hydra.run.dir={out}"], tmp_path), out / "checkpoint.pt")
+    args = ["run", *RUN, *extra, f"hydra.run.dir={out}"]
+    step = kill_after_checkpoint(start(args, tmp_path), out / "checkpoint.pt")
     assert 0 < step < 1500
-    r = grokbench("run", *RUN, f"hydra.run.dir={out}", cwd=tmp_path, env=ENV)
+    r = grokbench(*args, cwd=tmp_path, env=ENV)
     assert r.returncode == 0, r.stderr
     assert f"resumed from step {step}" in r.stdout
-    assert_same_run(out, reference)
+    assert_same_run(out, reference(*extra))  # minibatch: the shuffling streams resume mid-epoch too
 
 
 def test_killed_multirun_job_resumes_and_finished_jobs_are_skipped(tmp_path, reference):
@@ -75,7 +84,7 @@ def test_killed_multirun_job_resumes_and_finished_jobs_are_skipped(tmp_path, ref
     assert not (sweep / "1").exists()
     r = grokbench(*args, cwd=tmp_path, env=ENV)
     assert r.returncode == 0, r.stderr
-    assert_same_run(sweep / "0", reference)
+    assert_same_run(sweep / "0", reference())
     m1, _ = tables(sweep / "1")
     assert sorted(m1["step"].unique())[-1] == 1500 and not m1.duplicated(["member", "step"]).any()
 
