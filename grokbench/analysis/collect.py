@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -94,7 +95,7 @@ def main(argv) -> int:
     parser.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():
-        print(f"grokbench: error: {args.sweep_dir} is not a directory")
+        print(f"grokbench: error: {args.sweep_dir} is not a directory", file=sys.stderr)
         return 2
     df = collect(args.sweep_dir)
     print(f"{args.sweep_dir / SWEEP_FILE}: {status_line(df)}")
