@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -24,13 +25,26 @@ from grokbench.summary import summarize_members
 from grokbench.tasks import build_task
 
 log = logging.getLogger("grokbench")
-CHECKPOINT_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)  # SIGUSR2 stays submitit's (it requeues on preemption)
+# Save first, then hand the signal on: submitit's SIGUSR2 handler (timeout/preemption) requeues and exits, its SIGTERM
+# handler only logs; without submitit the default action ends the process.
+CHECKPOINT_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
 
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def rng_state() -> dict:
+    """Global torch RNG streams (CPU, every CUDA device), for anything that draws from them (e.g. dropout)."""
+    return {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["cpu"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def eval_steps(max_steps: int, every: int, log_points: int) -> set:
@@ -124,6 +138,7 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
         active.copy_(ckpt["active"])
         diverged_step.copy_(ckpt["diverged_step"])
         recorder, step, streak = Recorder(table, [ckpt["metrics"]]), ckpt["step"], ckpt["streak"]
+        set_rng_state(ckpt["rng"])
         log.info(f"resumed from step {step}: {out_dir / store.CHECKPOINT_FILE}")
     else:
         recorder.add(0, evaluate(model, data, cfg.loss))
@@ -136,14 +151,20 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
                 "config": config_yaml, "finished": finished, "step": step, "streak": streak,
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "metrics": metrics,
                 "sampler": sampler.state_dict() if sampler else None,
-                "active": active.cpu(), "diverged_step": diverged_step.cpu(),
+                "active": active.cpu(), "diverged_step": diverged_step.cpu(), "rng": rng_state(),
             },
             out_dir / store.CHECKPOINT_FILE,
         )
         return metrics
 
     signalled = []
-    previous = {s: signal.signal(s, lambda signum, _: signalled.append(signum)) for s in CHECKPOINT_SIGNALS}
+
+    def catch_signals() -> dict:  # signal handlers can only be set from the main thread (not joblib's threads)
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {s: signal.signal(s, lambda signum, _: signalled.append(signum)) for s in CHECKPOINT_SIGNALS}
+
+    previous = catch_signals()
 
     # ----------------------------------------------------------------------------------------- the loop
     last_save = time.monotonic()
@@ -152,10 +173,14 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
             if signalled or time.monotonic() - last_save > cfg.train.checkpoint_every_s:
                 checkpoint()
                 last_save = time.monotonic()
-                if signalled:  # state is safe on disk: hand the signal to whoever handled it before us
+                if signalled:  # state is safe on disk: hand the signals to whoever handled them before us
+                    pending = list(dict.fromkeys(signalled))  # e.g. SIGTERM then SIGUSR2 on a SLURM preemption
+                    signalled.clear()
                     for s, handler in previous.items():
                         signal.signal(s, handler)
-                    signal.raise_signal(signalled[0])
+                    for s in pending:
+                        signal.raise_signal(s)
+                    previous = catch_signals()  # those handlers returned (e.g. submitit logs SIGTERM): keep going
 
             if sampler is None:
                 x, y = data.x_train, data.y_train

@@ -1,0 +1,169 @@
+"""`grokbench plot DIR [--out OUT] [--x KEY --y KEY]`: PNGs of a sweep (or of one run) into DIR/plots.
+
+- curves.png: train (dashed) and test (solid) accuracy against step (log x), median over the members of each group
+  of swept values with a 20–80 % band (a group's members are its seeds), one colour per group.
+- heatmap_step_test_95.png: median step where test accuracy first reached 95 % over two swept axes (never = +inf,
+  drawn grey); heatmap_phase.png: the most common `phase` per cell, when the tables have that column.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import pandas as pd
+
+from grokbench import store
+
+
+def load_curves(sweep_dir: Path, sweep: pd.DataFrame) -> pd.DataFrame:
+    """Every job's metrics.parquet with the job's override columns added (one row per member × eval step)."""
+    from grokbench.analysis.collect import job_dirs, overrides
+
+    frames = []
+    for job in job_dirs(sweep_dir):
+        if (job / store.METRICS_FILE).exists():
+            m = pd.read_parquet(job / store.METRICS_FILE)
+            extra = {k: v for k, v in overrides(job).items() if k not in m.columns}
+            frames.append(m.assign(job=str(job.relative_to(sweep_dir)), **extra))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def label(by: List[str], key) -> str:
+    key = key if isinstance(key, tuple) else (key,)
+    return ", ".join(f"{k.rpartition('.')[2]}={v:g}" if isinstance(v, float) else f"{k.rpartition('.')[2]}={v}"
+                     for k, v in zip(by, key)) or "all members"
+
+
+def plot_curves(curves: pd.DataFrame, by: List[str], path: Path, title: str) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
+    groups = list(curves.groupby(by, sort=True) if by else [((), curves)])
+    colours = plt.get_cmap("tab10" if len(groups) <= 10 else "viridis")
+    for i, (key, g) in enumerate(groups):
+        colour = colours(i % 10 if len(groups) <= 10 else i / max(len(groups) - 1, 1))
+        n = len(g[["job", "member"]].drop_duplicates())
+        for metric, style in (("test_acc", "-"), ("train_acc", "--")):
+            q = g[g["step"] > 0].groupby("step")[metric].quantile([0.2, 0.5, 0.8]).unstack()  # over seeds
+            ax.plot(q.index, q[0.5], style, color=colour, lw=1.6,
+                    label=f"{label(by, key)} (n={n})" if metric == "test_acc" else None)
+            ax.fill_between(q.index, q[0.2], q[0.8], color=colour, alpha=0.15 if metric == "test_acc" else 0.07,
+                            lw=0)
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("step")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both", lw=0.5)
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [plt.Line2D([], [], color="k", ls="-"), plt.Line2D([], [], color="k", ls="--")]
+    labels += ["test (median, 20–80 % band)", "train"]
+    ax.legend(handles, labels, fontsize=8, loc="best")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_heatmap(sweep: pd.DataFrame, x: str, y: str, column: str, path: Path, title: str) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    from grokbench.analysis.summarize import quantile, steps_or_inf
+
+    xs, ys = sorted(sweep[x].dropna().unique()), sorted(sweep[y].dropna().unique())
+    fig, ax = plt.subplots(figsize=(max(5.5, 2.5 + 1.3 * len(xs)), max(3.5, 1.6 + 0.8 * len(ys))),
+                           constrained_layout=True)
+    grid = np.full((len(ys), len(xs)), math.nan)
+    text = [[""] * len(xs) for _ in ys]
+    categorical = column == "phase"
+    names = sorted(sweep[column].dropna().astype(str).unique()) if categorical else []
+    for (xv, yv), g in sweep.groupby([x, y]):
+        i, j = ys.index(yv), xs.index(xv)
+        done = "" if g["finished"].all() else f"\n{int(g['finished'].sum())}/{len(g)} finished"
+        if categorical:
+            mode = g[column].dropna().astype(str).mode()
+            if len(mode):
+                grid[i, j], text[i][j] = names.index(mode.iloc[0]), f"{mode.iloc[0]}\n{len(g)} members{done}"
+            else:
+                text[i][j] = f"no {column} yet{done}"
+        else:
+            median = quantile(steps_or_inf(g[column]), 0.5)
+            grid[i, j] = median
+            text[i][j] = f"{'never' if math.isinf(median) else f'{median:.0f}'}\n{g['grokked'].mean():.0%} grokked{done}"
+    finite = grid[np.isfinite(grid)]
+    ax.set_facecolor("0.8")  # never (+inf) and empty cells show the grey background
+    if categorical:
+        image = ax.imshow(grid, cmap=plt.get_cmap("tab10", max(len(names), 1)), vmin=-0.5, vmax=len(names) - 0.5,
+                          origin="lower", aspect="auto")
+    else:
+        shown = np.where(np.isfinite(grid), grid, np.nan)
+        lo, hi = (max(finite.min(), 1), max(finite.max(), 1)) if len(finite) else (1, 10)
+        lo, hi = (lo / 1.5, hi * 1.5) if lo == hi else (lo, hi)  # one value: still a readable colour bar
+        image = ax.imshow(shown, cmap="viridis_r", norm=LogNorm(lo, hi), origin="lower", aspect="auto")
+        if len(finite):
+            bar = fig.colorbar(image, ax=ax, label=f"median {column} (log)")
+            bar.ax.yaxis.set_major_formatter("{x:.0f}")
+            bar.ax.yaxis.set_minor_formatter("{x:.0f}")
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8,
+                    color="k" if categorical or not np.isfinite(grid[i, j]) else "w")
+    ax.set_xticks(range(len(xs)), [f"{v:g}" if isinstance(v, float) else str(v) for v in xs])
+    ax.set_yticks(range(len(ys)), [f"{v:g}" if isinstance(v, float) else str(v) for v in ys])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title, fontsize=10)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display needed (cluster login nodes, CI)
+    from grokbench.analysis.collect import collect, status_line
+    from grokbench.analysis.summarize import swept
+
+    parser = argparse.ArgumentParser(prog="grokbench plot", description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path, help="a sweep dir or a single run dir")
+    parser.add_argument("--out", type=Path, help="where the PNGs go (default: DIR/plots)")
+    parser.add_argument("--by", help="comma-separated columns that make the curve groups (default: the swept ones)")
+    parser.add_argument("--x", help="heatmap x axis (default: the first swept column)")
+    parser.add_argument("--y", help="heatmap y axis (default: the second swept column)")
+    args = parser.parse_args(argv)
+    if not args.dir.is_dir():
+        print(f"grokbench: error: {args.dir} is not a directory", file=sys.stderr)
+        return 2
+    sweep = collect(args.dir, write=False)
+    if sweep.empty:
+        print(f"grokbench: error: no results under {args.dir} yet ({status_line(sweep)})", file=sys.stderr)
+        return 2
+    axes = swept(sweep)
+    by = axes if args.by is None else [c for c in args.by.split(",") if c]
+    x, y = args.x or (axes[0] if axes else None), args.y or (axes[1] if len(axes) > 1 else None)
+    for key, value in (("--by", ",".join(by)), ("--x", x), ("--y", y)):
+        bad = [c for c in (value or "").split(",") if c and c not in sweep.columns]
+        if bad:
+            allowed = ", ".join(sweep.attrs["parameters"])
+            print(f"grokbench: error: {key} {','.join(bad)} is invalid; allowed: {allowed}", file=sys.stderr)
+            return 2
+    out = args.out or args.dir / "plots"
+    out.mkdir(parents=True, exist_ok=True)
+    a = sweep.attrs
+    title = f"{args.dir.resolve().name}: {len(sweep)} members, {a['finished']}/{a['jobs']} jobs finished"
+    written = []
+    plot_curves(load_curves(args.dir, sweep), by, out / "curves.png", title)
+    written.append(out / "curves.png")
+    if x is not None and y is not None and x != y:
+        for column in ("step_test_95", "phase"):
+            if column in sweep.columns:
+                what = "most common phase" if column == "phase" else f"median {column} (grey: never)"
+                plot_heatmap(sweep, x, y, column, out / f"heatmap_{column}.png", f"{what}\n{title}")
+                written.append(out / f"heatmap_{column}.png")
+    else:
+        print("no heatmap: it needs two swept columns (or --x and --y)")
+    print("\n".join(map(str, written)))
+    return 0
