@@ -36,7 +36,8 @@ def torch_optimizer(cfg, params, lr: float, weight_decay: float):
 class BareSingle:
     """Member `r` of a grokbench MLP as an nn.Sequential, trained by torch.optim on full-batch one-hot inputs."""
 
-    def __init__(self, cfg, data, model, r: int = 0):
+    def __init__(self, cfg, data, model, r: int = 0, lr: float = None, weight_decay: float = None):
+        """lr, weight_decay: member r's (a grid sets them per member); None = the config's."""
         act = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}[cfg.model.activation.value]
         weights = [model.w_in, *model.hidden, model.w_out]
         biases = [model.b_in, *model.hidden_bias, model.b_out] if cfg.model.bias else [None] * len(weights)
@@ -54,7 +55,9 @@ class BareSingle:
         self.x_test = onehot_inputs(data.x_test[r], data.vocab_size, dtype)
         self.y_train, self.y_test = data.y_train[r], data.y_test[r]
         self.loss_cfg = cfg.loss
-        self.opt = torch_optimizer(cfg, self.net.parameters(), cfg.optimizer.lr, cfg.optimizer.weight_decay)
+        lr = cfg.optimizer.lr if lr is None else lr
+        weight_decay = cfg.optimizer.weight_decay if weight_decay is None else weight_decay
+        self.opt = torch_optimizer(cfg, self.net.parameters(), lr, weight_decay)
 
     def loss(self, x, y):
         return per_sample_loss(self.loss_cfg, self.net(x), y).mean()
