@@ -140,8 +140,12 @@ def main(argv) -> int:
     ap.add_argument("--no-baselines", action="store_true", help="time grokbench only")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 matmuls for every contender (CUDA; changes "
                     "the numerics — shows what it would buy)")
+    ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice); 1 is steadier on a "
+                    "loaded machine")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     try:
         sizes = [int(m) for m in args.members.split(",")]
         assert all(m >= 1 for m in sizes)

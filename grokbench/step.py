@@ -12,6 +12,7 @@ import warnings
 
 import torch
 
+from grokbench.config import plain
 from grokbench.losses import per_sample_loss
 
 log = logging.getLogger("grokbench")
@@ -38,7 +39,7 @@ class Stepper:
     then trains eagerly with a warning."""
 
     def __init__(self, compile: bool, model, opt, loss_cfg, active, diverged_step, device: torch.device):
-        self.model, self.opt, self.loss_cfg = model, opt, loss_cfg
+        self.model, self.opt, self.loss_cfg = model, opt, plain(loss_cfg)
         self.active, self.diverged_step = active, diverged_step
         self.graph, self.calls = None, 0
         self.want_graph = compile and device.type == "cuda"

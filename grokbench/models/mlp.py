@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grokbench.config import DType
+from grokbench.config import DType, plain
 from grokbench.models.init import linear_init
 
 ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "tanh": torch.tanh, "silu": F.silu}
@@ -18,7 +18,7 @@ def torch_dtype(dtype: DType) -> torch.dtype:
 class MLP(nn.Module):
     def __init__(self, cfg, data, seeds):
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = plain(cfg)
         self.vocab_size, self.seq_len = data.vocab_size, data.seq_len
         self.act = ACTIVATIONS[cfg.activation.value]
         dtype, width, scale = torch_dtype(cfg.dtype), cfg.width, cfg.init_scale

@@ -1,5 +1,7 @@
 import torch
 
+from grokbench.config import plain
+
 
 def per_member(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """(R,) → (R, 1, …, 1) so a per-member value broadcasts against a parameter (R, …)."""
@@ -12,7 +14,7 @@ class PopulationOptimizer:
     state_names: tuple = ()
 
     def __init__(self, params, lr: torch.Tensor, weight_decay: torch.Tensor, cfg):
-        self.params, self.cfg = params, cfg
+        self.params, self.cfg = params, plain(cfg)
         self.lr, self.weight_decay = lr, weight_decay  # (R,) each
         # (R, 1, …) per parameter in its dtype, built once rather than every step
         self.lr_of = [per_member(lr, p) for p in params]
