@@ -90,6 +90,8 @@ class MLPConfig:
     bias: bool = False
     init_scale: float = 1.0  # multiplies PyTorch's nn.Linear default init, U(±1/√fan_in); > 0
     first_layer: FirstLayer = FirstLayer.onehot  # same math, two speeds; see FirstLayer
+    # onehot only: build the one-hot of the constant full-batch train inputs once, not every step (R·N·T·V floats)
+    onehot_cache: bool = True
     dtype: DType = DType.float32  # parameters and forward pass
 
     def __post_init__(self) -> None:
@@ -144,16 +146,22 @@ class LossConfig:
 class TrainConfig:
     max_steps: int = 1500  # optimizer steps (full batch: epochs), >= 1
     batch_size: Optional[int] = None  # None = full batch; else samples per step, reshuffled every epoch
-    eval_every: int = 20  # evaluate every this many steps, >= 1 ...
+    # evaluate every this many steps, >= 1; null = max_steps/100 (≈100 evals whatever the run length, so a 10^5-step
+    # run with 256 members writes a few MB of metrics, not hundreds) ...
+    eval_every: Optional[int] = None
     eval_log_points: int = 40  # ... plus this many log-spaced steps in [1, max_steps], so early curves stay sharp
     early_stop_threshold: Optional[float] = None  # stop once every live member has test_acc >= this ...
     early_stop_patience: int = 3  # ... for this many consecutive evals
     checkpoint_every_s: float = 30.0  # seconds of training between checkpoints (also on SIGTERM/SIGUSR1/2)
+    # CUDA: capture the whole training step as one CUDA graph after 3 eager steps and replay it (removes the host
+    # overhead that bounds small runs; same numbers); falls back to eager with a warning if capture fails.
+    # CPU: warns and trains eagerly.
+    compile: bool = False
 
     def __post_init__(self) -> None:
         check(self.max_steps >= 1, "max_steps", self.max_steps, "an integer >= 1")
         check(self.batch_size is None or self.batch_size >= 1, "batch_size", self.batch_size, "null or >= 1")
-        check(self.eval_every >= 1, "eval_every", self.eval_every, "an integer >= 1")
+        check(self.eval_every is None or self.eval_every >= 1, "eval_every", self.eval_every, "null or an integer >= 1")
         check(self.eval_log_points >= 0, "eval_log_points", self.eval_log_points, "an integer >= 0")
         ok = self.early_stop_threshold is None or 0 < self.early_stop_threshold <= 1
         check(ok, "early_stop_threshold", self.early_stop_threshold, "null or a number in (0, 1]")
@@ -177,8 +185,13 @@ class PopulationConfig:
     """Members trained together as one batched model: seeds × the grid below."""
 
     grid: GridConfig = field(default_factory=GridConfig)
+    # members trained at once: null = all; an integer N >= 1 = chunks of N trained one after another (same outputs);
+    # auto = as many as fit in free device memory (measured on a trial step; all at once on CPU)
+    chunk: Any = None
 
     def __post_init__(self) -> None:  # checked here, where the full key is known
+        ok = self.chunk is None or self.chunk == "auto" or (isinstance(self.chunk, int) and self.chunk >= 1)
+        check(ok and not isinstance(self.chunk, bool), "chunk", self.chunk, "null, auto or an integer >= 1")
         for lr in self.grid.optimizer.lr or []:
             check(lr > 0, "grid.optimizer.lr", lr, "numbers > 0")
         for wd in self.grid.optimizer.weight_decay or []:
@@ -226,6 +239,11 @@ def seed_list(seeds: Any) -> List[int]:
     check(ok, "seeds", seeds, "an integer N >= 1 (seeds 0..N-1) or a non-empty list of integers")
     check(len(set(seeds)) == len(seeds), "seeds", list(seeds), "distinct integers")
     return list(seeds)
+
+
+def plain(node: Any) -> Any:
+    """A group's config as its dataclass: attribute reads in the per-step code cost ~50 µs on a DictConfig."""
+    return OmegaConf.to_object(node) if OmegaConf.is_config(node) else node
 
 
 def validate(cfg: DictConfig) -> None:

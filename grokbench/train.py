@@ -14,17 +14,20 @@ import torch
 from omegaconf import OmegaConf
 
 from grokbench import store
-from grokbench.losses import per_sample_loss
+from grokbench.chunking import chunk_size
+from grokbench.config import plain
 from grokbench.metrics import evaluate
 from grokbench.models import build_model
 from grokbench.optim import build_optimizer
 from grokbench.population import member_tensor, members
 from grokbench.progress import Progress
 from grokbench.seeding import generator
+from grokbench.step import Stepper
 from grokbench.summary import summarize_members
 from grokbench.tasks import build_task
 
 log = logging.getLogger("grokbench")
+EVALS_AUTO = 100  # train.eval_every=null: about this many evenly spaced evals per run (plus the log-spaced ones)
 # Save first, then hand the signal on: submitit's SIGUSR2 handler (timeout/preemption) requeues and exits, its SIGTERM
 # handler only logs; without submitit the default action ends the process.
 CHECKPOINT_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
@@ -47,8 +50,10 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def eval_steps(max_steps: int, every: int, log_points: int) -> set:
-    """Step 0, log-spaced steps (sharp early curves) and every `every` steps up to max_steps, which is always in."""
+def eval_steps(max_steps: int, every, log_points: int) -> set:
+    """Step 0, log-spaced steps (sharp early curves) and every `every` steps up to max_steps, which is always in.
+    every=None: max_steps / EVALS_AUTO, so a 10^5-step run stays as small on disk as a 10^3-step one."""
+    every = every if every is not None else max(1, -(-max_steps // EVALS_AUTO))
     log_spaced = np.unique(np.round(np.logspace(0, np.log10(max_steps), log_points)).astype(int)) if log_points else []
     return {0, max_steps, *range(every, max_steps + 1, every), *map(int, log_spaced)}
 
@@ -90,7 +95,8 @@ class Recorder:
             stacked = {n: torch.stack([v[n] for _, v in self.pending]).cpu().numpy() for n in names}  # (E, R)
             steps = np.array([s for s, _ in self.pending])
             R = len(self.table)
-            chunk = pd.DataFrame({"step": np.repeat(steps, R), "member": np.tile(np.arange(R), len(steps))})
+            ids = self.table["member"].to_numpy()  # global member indices (a chunk's members are a slice)
+            chunk = pd.DataFrame({"step": np.repeat(steps, R), "member": np.tile(ids, len(steps))})
             for n in names:
                 chunk[n] = stacked[n].reshape(-1)
             self.frames.append(chunk.merge(self.table, on="member", how="left"))
@@ -104,8 +110,27 @@ class Recorder:
 
 
 def train(cfg, out_dir: Path) -> pd.DataFrame:
-    """Train the population `cfg` describes, writing into out_dir. Returns the per-member summary."""
-    out_dir = Path(out_dir)
+    """Train the population `cfg` describes, writing into out_dir. Returns the per-member summary.
+    population.chunk: members in chunks trained one after another (each with its own checkpoint under
+    out_dir/chunks/<k>/), then one metrics.parquet and summary.parquet with global member indices."""
+    out_dir, table = Path(out_dir), members(cfg)
+    size = chunk_size(cfg, len(table), resolve_device(cfg.device.value))
+    if size >= len(table):
+        return train_members(cfg, table, out_dir)
+    summaries = [train_members(cfg, table.iloc[i : i + size], out_dir / "chunks" / str(i // size))
+                 for i in range(0, len(table), size)]
+    metrics = pd.concat([pd.read_parquet(out_dir / "chunks" / str(k) / store.METRICS_FILE)
+                         for k in range(len(summaries))], ignore_index=True)
+    store.write_parquet(metrics.sort_values(["step", "member"], kind="stable", ignore_index=True),
+                        out_dir / store.METRICS_FILE)
+    summary = pd.concat(summaries, ignore_index=True)
+    store.write_parquet(summary, out_dir / store.SUMMARY_FILE)
+    return summary
+
+
+def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
+    """Train the members in `table` (all of cfg's, or one chunk) as one population, writing into out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = store.load_checkpoint(out_dir / store.CHECKPOINT_FILE)
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
     if ckpt is not None and ckpt["config"] != config_yaml:
@@ -116,7 +141,6 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
 
     # ----------------------------------------------------------------------------------------- setup
     device = resolve_device(cfg.device.value)
-    table = members(cfg)  # one row per member
     seeds = table["seed"].tolist()
     data = build_task(cfg.task, seeds, device)
     model = build_model(cfg.model, data, seeds, device)
@@ -129,6 +153,7 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     active = torch.ones(R, dtype=torch.bool, device=device)  # False once a member diverged (frozen from then on)
     diverged_step = torch.full((R,), -1, dtype=torch.long, device=device)
     recorder, step, streak = Recorder(table), 0, 0
+    take_step = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged_step, device)
 
     if ckpt is not None:  # resume exactly where the last checkpoint left off
         model.load_state_dict(ckpt["model"])
@@ -167,10 +192,11 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     previous = catch_signals()
 
     # ----------------------------------------------------------------------------------------- the loop
+    train_cfg, loss_cfg = plain(cfg.train), plain(cfg.loss)  # per-step reads: a DictConfig read costs ~50 µs
     last_save = time.monotonic()
     with Progress(cfg.train.max_steps, start=step) as progress:
-        while step < cfg.train.max_steps:
-            if signalled or time.monotonic() - last_save > cfg.train.checkpoint_every_s:
+        while step < train_cfg.max_steps:
+            if signalled or time.monotonic() - last_save > train_cfg.checkpoint_every_s:
                 checkpoint()
                 last_save = time.monotonic()
                 if signalled:  # state is safe on disk: hand the signals to whoever handled them before us
@@ -188,25 +214,18 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
                 idx = sampler.next(device)  # (R, B)
                 rows = torch.arange(R, device=device)[:, None]
                 x, y = data.x_train[rows, idx], data.y_train[rows, idx]
-            loss = per_sample_loss(cfg.loss, model(x), y).mean(-1)  # (R,)
-            # ALGO LOGIC: a member whose loss is not finite is frozen; the others' gradients never see it
-            bad = active & ~torch.isfinite(loss)
-            diverged_step.masked_fill_(bad, step)
-            active &= ~bad
-            opt.zero_grad()
-            torch.where(active, loss, 0.0).sum().backward()
-            opt.step(active)
+            take_step(step, x, y)  # forward, loss, freeze diverged members, backward, optimizer (grokbench/step.py)
             step += 1
 
             if step in schedule:
-                values = evaluate(model, data, cfg.loss)
+                values = evaluate(model, data, loss_cfg)
                 recorder.add(step, values)
                 progress.update(step, values)
-                threshold = cfg.train.early_stop_threshold
+                threshold = train_cfg.early_stop_threshold
                 if threshold is not None:
                     done = bool((values["test_acc"][active] >= threshold).all()) and bool(active.any())
                     streak = streak + 1 if done else 0
-                    if streak >= cfg.train.early_stop_patience:
+                    if streak >= train_cfg.early_stop_patience:
                         log.info(f"early stop at step {step}: every live member has test_acc >= {threshold}")
                         break
             else:

@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grokbench.config import DType
+from grokbench.config import DType, plain
 from grokbench.models.init import linear_init
 
 ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "tanh": torch.tanh, "silu": F.silu}
@@ -18,7 +18,7 @@ def torch_dtype(dtype: DType) -> torch.dtype:
 class MLP(nn.Module):
     def __init__(self, cfg, data, seeds):
         super().__init__()
-        self.cfg = cfg
+        self.cfg = cfg = plain(cfg)
         self.vocab_size, self.seq_len = data.vocab_size, data.seq_len
         self.act = ACTIVATIONS[cfg.activation.value]
         dtype, width, scale = torch_dtype(cfg.dtype), cfg.width, cfg.init_scale
@@ -39,18 +39,29 @@ class MLP(nn.Module):
         self.w_out, self.b_out = weight("w_out", width, data.n_classes), bias("b_out", width, data.n_classes)
         # token t at position i is row i·V + t of W_in: the flat index of its one-hot entry
         self.register_buffer("offsets", torch.arange(self.seq_len) * self.vocab_size, persistent=False)
+        self.cached = None  # (x, onehot(x)) of the last training input, reused while the same tensor comes back
+
+    def onehot(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (R, N, T) token ids → (R, N, T·V) concatenated one-hots. A full-batch run feeds the same train tensor
+        every step, so with model.onehot_cache it is built once (R·N·T·V floats of memory) instead of every step."""
+        if self.cached is not None and self.cached[0] is x:
+            return self.cached[1]
+        idx = x + self.offsets  # (R, N, T)
+        onehot = torch.zeros(*idx.shape[:2], self.w_in.shape[1], dtype=self.w_in.dtype, device=idx.device)
+        onehot.scatter_(2, idx, 1.0)  # (R, N, T·V)
+        if self.cfg.onehot_cache and self.training:
+            self.cached = (x, onehot)
+        return onehot
 
     def first_layer(self, x: torch.Tensor) -> torch.Tensor:
         """x: (R, N, T) token ids → (R, N, H) pre-activations."""
-        idx = x + self.offsets  # (R, N, T)
         if self.cfg.first_layer.value == "gather":
+            idx = x + self.offsets  # (R, N, T)
             R, N, T = idx.shape
             rows = torch.gather(self.w_in, 1, idx.reshape(R, N * T, 1).expand(-1, -1, self.w_in.shape[-1]))
             h = rows.view(R, N, T, -1).sum(2)  # (R, N, H)
         else:
-            onehot = torch.zeros(*idx.shape[:2], self.w_in.shape[1], dtype=self.w_in.dtype, device=idx.device)
-            onehot.scatter_(2, idx, 1.0)  # (R, N, T·V)
-            h = torch.bmm(onehot, self.w_in)  # (R, N, H)
+            h = torch.bmm(self.onehot(x), self.w_in)  # (R, N, H)
         return h if self.b_in is None else h + self.b_in
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

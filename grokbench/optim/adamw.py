@@ -1,5 +1,7 @@
 import math
 
+import torch
+
 from grokbench.optim.base import PopulationOptimizer
 
 
@@ -11,9 +13,12 @@ class AdamW(PopulationOptimizer):
     def update(self, i, p, grad, lr, weight_decay):
         b1, b2, eps = self.cfg.beta1, self.cfg.beta2, self.cfg.eps
         m, v = self.state["exp_avg"][i], self.state["exp_avg_sq"][i]
-        p.mul_(1 - lr * weight_decay)  # decoupled weight decay
+        t = self.step_count()
+        bias1 = 1 - b1**t
+        bias2_sqrt = (1 - b2**t).sqrt() if torch.is_tensor(t) else math.sqrt(1 - b2**t)
+        p.mul_(1 - lr * weight_decay)  # ALGO LOGIC: decoupled weight decay
         m.lerp_(grad, 1 - b1)
         v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-        bias1, bias2 = 1 - b1**self.steps, 1 - b2**self.steps
-        denom = (v.sqrt() / math.sqrt(bias2)).add_(eps)
-        p.sub_(lr / bias1 * m / denom)
+        denom = (v.sqrt() / bias2_sqrt).add_(eps)
+        # p -= lr/bias1 · m/denom, folded into one addcdiv (a frozen member's lr 0 makes denom inf, its step 0)
+        p.addcdiv_(m, denom.div_(lr / bias1), value=-1.0)

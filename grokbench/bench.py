@@ -1,0 +1,186 @@
+"""`grokbench bench [OVERRIDES] [--members 1,8,64,256]`: training-step throughput of a config on this device, side by
+side with the same math as bare PyTorch, measured in one process.
+
+For every population size R (seeds=R; a grid in the config multiplies it) three things train the same data from the
+same initial weights, in alternating timed blocks (warm-up discarded, median of --repeats blocks):
+- grokbench: the step `grokbench run` takes (grokbench/step.py; train.compile=true replays it as a CUDA graph);
+- bare single: member 0 alone as nn.Linear layers + torch.optim.AdamW, eager (the way paper repos train);
+- bare population: all R members as hand-written bmm + batched AdamW (grokbench/baselines.py).
+Printed per R: steps/s, member-steps/s, peak device memory, achieved matmul TFLOP/s, and the ratios
+grokbench member-steps/s ÷ bare single steps/s and ÷ bare population member-steps/s. Steps only: evaluation runs on
+the config's schedule in a real run, and costs what `evaluate` costs there. Bare versions exist for the MLP with
+AdamW/SGD and full batch; other models are compared with grokbench's own R=1 (`vs_grokbench_1`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger("grokbench")
+
+
+def sync(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, steps: int, device) -> float:
+    """Seconds per call of fn over `steps` calls, the device drained before and after."""
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    sync(device)
+    return (time.perf_counter() - t0) / steps
+
+
+def device_name(device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def build(cfg, device):
+    """What train_members builds: members, data, model, optimizer, and the step (grokbench/step.py)."""
+    from grokbench.models import build_model
+    from grokbench.optim import build_optimizer
+    from grokbench.population import member_tensor, members
+    from grokbench.step import Stepper
+    from grokbench.tasks import build_task
+
+    table = members(cfg)
+    seeds = table["seed"].tolist()
+    data = build_task(cfg.task, seeds, device)
+    model = build_model(cfg.model, data, seeds, device)
+    lr, wd = (member_tensor(table, f"optimizer.{k}", device) for k in ("lr", "weight_decay"))
+    opt = build_optimizer(cfg.optimizer, model.parameters(), lr, wd)
+    R = len(table)
+    active = torch.ones(R, dtype=torch.bool, device=device)
+    diverged = torch.full((R,), -1, dtype=torch.long, device=device)
+    stepper = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged, device)
+    return table, data, model, opt, lr, wd, stepper
+
+
+def matmul_flops(fn) -> int:
+    """FLOPs of one call of fn as counted by torch's FlopCounterMode (matmuls, convolutions)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines: bool) -> dict:
+    from grokbench.baselines import BarePopulation, BareSingle, supported
+
+    table, data, model, opt, lr, wd, stepper = build(cfg, device)
+    R = len(table)
+    counter = {"step": 0}
+
+    def grokbench_step():
+        stepper(counter["step"], data.x_train, data.y_train)
+        counter["step"] += 1
+
+    runners = {"grokbench": grokbench_step}
+    if baselines and supported(cfg):
+        single = BareSingle(cfg, data, model, 0, lr[0].item(), wd[0].item())
+        population = BarePopulation(cfg, data, model, lr, wd)
+        runners.update({"bare_single": single.step, "bare_population": population.step})
+    flops = matmul_flops(grokbench_step)  # one real step, outside the timed blocks
+    for fn in runners.values():
+        timed(fn, warmup, device)  # includes the CUDA-graph capture when train.compile=true
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    seconds = {name: [] for name in runners}
+    for i in range(repeats):
+        order = list(runners.items()) if i % 2 == 0 else list(runners.items())[::-1]
+        for name, fn in order:
+            seconds[name].append(timed(fn, steps, device))
+    s = {name: statistics.median(v) for name, v in seconds.items()}
+    row = {
+        "members": R, "steps_s": 1 / s["grokbench"], "member_steps_s": R / s["grokbench"],
+        "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
+        "matmul_tflops": flops / s["grokbench"] / 1e12, "compiled": stepper.graph is not None,
+        "bare_single_steps_s": None, "bare_population_member_steps_s": None,
+        "vs_bare_single": None, "vs_bare_population": None,
+    }
+    if "bare_single" in s:
+        row["bare_single_steps_s"] = 1 / s["bare_single"]
+        row["bare_population_member_steps_s"] = R / s["bare_population"]
+        row["vs_bare_single"] = row["member_steps_s"] / row["bare_single_steps_s"]
+        row["vs_bare_population"] = row["member_steps_s"] / row["bare_population_member_steps_s"]
+    return row
+
+
+def fmt(x, spec) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def main(argv) -> int:
+    from grokbench.cli import fail
+    from grokbench.compose import compose_config, one_line
+    from grokbench.config import validate
+    from grokbench.train import resolve_device
+
+    ap = argparse.ArgumentParser(prog="grokbench bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("overrides", nargs="*", help="Hydra overrides, as for `grokbench run`")
+    ap.add_argument("--members", default="1,8,64", help="comma-separated population sizes (seeds=R each)")
+    ap.add_argument("--steps", type=int, default=50, help="steps per timed block")
+    ap.add_argument("--warmup", type=int, default=10, help="untimed steps first (>= 4 so train.compile captures)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed blocks per contender; the median is reported")
+    ap.add_argument("--no-baselines", action="store_true", help="time grokbench only")
+    ap.add_argument("--tf32", action="store_true", help="allow TF32 matmuls for every contender (CUDA; changes "
+                    "the numerics — shows what it would buy)")
+    ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice); 1 is steadier on a "
+                    "loaded machine")
+    ap.add_argument("--json", type=Path, help="write the results here")
+    args = ap.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    try:
+        sizes = [int(m) for m in args.members.split(",")]
+        assert all(m >= 1 for m in sizes)
+    except (ValueError, AssertionError):
+        return fail(f"--members={args.members!r} is invalid; allowed: comma-separated integers >= 1")
+    try:
+        cfgs = [compose_config([*args.overrides, f"seeds={m}"]) for m in sizes]
+        for cfg in cfgs:
+            validate(cfg)
+    except Exception as err:  # one line, as `grokbench run` does
+        return fail(one_line(err))
+    if args.tf32:
+        torch.backends.cuda.matmul.allow_tf32 = True
+    device = resolve_device(cfgs[0].device.value)
+    result = {"command": "grokbench bench " + " ".join(argv), "device": device_name(device),
+              "torch": torch.__version__, "tf32": args.tf32, "rows": []}
+    print(f"{result['device']}, torch {torch.__version__}{', TF32' if args.tf32 else ''}")
+    print(f"{'R':>6} {'steps/s':>9} {'member-steps/s':>15} {'peak MiB':>9} {'TFLOP/s':>8} {'graph':>5} | "
+          f"{'bare 1 steps/s':>14} {'bare pop m-steps/s':>18} | {'×bare 1':>7} {'×bare pop':>9} {'×grokbench 1':>12}")
+    for cfg in cfgs:
+        row = bench_members(cfg, device, args.steps, args.warmup, args.repeats, not args.no_baselines)
+        first = result["rows"][0] if result["rows"] and result["rows"][0]["members"] == 1 else row
+        row["vs_grokbench_1"] = row["member_steps_s"] / first["steps_s"] if first["members"] == 1 else None
+        result["rows"].append(row)
+        mem = None if row["peak_memory_bytes"] is None else row["peak_memory_bytes"] / 2**20
+        print(f"{row['members']:>6} {row['steps_s']:>9.1f} {row['member_steps_s']:>15.1f} {fmt(mem, '9.0f'):>9} "
+              f"{row['matmul_tflops']:>8.3f} {'yes' if row['compiled'] else 'no':>5} | "
+              f"{fmt(row['bare_single_steps_s'], '14.1f'):>14} {fmt(row['bare_population_member_steps_s'], '18.1f'):>18}"
+              f" | {fmt(row['vs_bare_single'], '7.2f'):>7} {fmt(row['vs_bare_population'], '9.2f'):>9} "
+              f"{fmt(row['vs_grokbench_1'], '12.2f'):>12}", flush=True)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

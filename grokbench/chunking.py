@@ -1,0 +1,61 @@
+"""population.chunk: how many members to train at once, so that seeds=4096 runs on any device.
+
+`auto` measures instead of modelling: one eager step and one evaluation of a small trial population on the device
+give the peak bytes per member (parameters, gradients, optimizer state, activations, cached inputs, eval logits),
+and as many members as fit in 80 % of the free memory are trained at once. On CPU auto trains all members at once.
+"""
+from __future__ import annotations
+
+import logging
+
+import torch
+
+log = logging.getLogger("grokbench")
+TRIAL_MEMBERS = 4  # enough to separate per-member bytes from fixed ones (CUDA context, cuBLAS workspace)
+MEMORY_FRACTION = 0.8  # headroom for the allocator's fragmentation and the caller's own tensors
+
+
+def chunk_size(cfg, n_members: int, device: torch.device) -> int:
+    """Members per chunk, in [1, n_members]."""
+    chunk = cfg.population.chunk
+    if chunk is None:
+        return n_members
+    if chunk != "auto":
+        return min(int(chunk), n_members)
+    if device.type != "cuda":
+        return n_members
+    per_member = member_bytes(cfg, device)
+    free, _ = torch.cuda.mem_get_info(device)
+    size = max(1, min(n_members, int(MEMORY_FRACTION * free // per_member)))
+    log.info(f"population.chunk=auto: {per_member / 2**20:.1f} MiB per member, {free / 2**30:.1f} GiB free "
+             f"→ {size} of {n_members} members at once")
+    return size
+
+
+def member_bytes(cfg, device: torch.device) -> float:
+    """Peak device bytes per member of one training step plus one evaluation, measured on a trial population."""
+    from grokbench.metrics import evaluate
+    from grokbench.models import build_model
+    from grokbench.optim import build_optimizer
+    from grokbench.population import member_tensor, members
+    from grokbench.step import train_step
+    from grokbench.tasks import build_task
+
+    table = members(cfg).iloc[:TRIAL_MEMBERS]
+    seeds = table["seed"].tolist()
+    torch.cuda.synchronize(device)
+    base = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    data = build_task(cfg.task, seeds, device)
+    model = build_model(cfg.model, data, seeds, device)
+    lr, wd = (member_tensor(table, f"optimizer.{k}", device) for k in ("lr", "weight_decay"))
+    opt = build_optimizer(cfg.optimizer, model.parameters(), lr, wd)
+    active = torch.ones(len(table), dtype=torch.bool, device=device)
+    diverged = torch.full((len(table),), -1, dtype=torch.long, device=device)
+    train_step(model, opt, cfg.loss, data.x_train, data.y_train, active, diverged, 0)
+    evaluate(model, data, cfg.loss)
+    torch.cuda.synchronize(device)
+    peak = torch.cuda.max_memory_allocated(device) - base
+    del data, model, opt
+    torch.cuda.empty_cache()
+    return peak / len(table)
