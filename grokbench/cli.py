@@ -39,6 +39,9 @@ COMMANDS = {
 }
 
 
+PLUGIN_LAUNCHERS = {"joblib", "submitit_local", "submitit_slurm"}  # from hydra-joblib/submitit-launcher
+
+
 def fail(message: str) -> int:
     print(f"grokbench: error: {message}", file=sys.stderr)
     return 2
@@ -84,8 +87,9 @@ def list_configs(argv) -> int:
     table = Table("group", "options", title="config groups (pick with group=option)")
     for group in ("task", "model", "optimizer", "loss"):
         table.add_row(group, ", ".join(sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))))
-    launchers = sorted(p.stem for p in (CONFIG_DIR / "hydra/launcher").glob("*.yaml"))
-    table.add_row("hydra/launcher", ", ".join(["basic", *launchers]))
+    # presets of ours plus the plugins' own configs (a preset named like a plugin config would shadow it)
+    launchers = {p.stem for p in (CONFIG_DIR / "hydra/launcher").glob("*.yaml")}
+    table.add_row("hydra/launcher", ", ".join(["basic", *sorted(launchers | PLUGIN_LAUNCHERS)]))
     experiments = sorted(str(p.relative_to(CONFIG_DIR / "experiment").with_suffix(""))
                          for p in (CONFIG_DIR / "experiment").rglob("*.yaml"))
     table.add_row("experiment", "\n".join(experiments) or "(none)")

@@ -6,6 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
+
+# Tiny models: one thread is faster than two fighting over a shared 2-core machine; subprocesses inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(1)
 
 from grokbench.compose import compose_config
 from grokbench.train import train
