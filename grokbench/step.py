@@ -44,8 +44,8 @@ class Stepper:
         self.graph, self.calls = None, 0
         self.want_graph = compile and device.type == "cuda"
         if compile and device.type != "cuda":
-            warnings.warn("train.compile=true captures CUDA graphs; on CPU it trains eagerly "
-                          "(torch.compile's CPU compile time outweighs its gain on these tiny steps)")
+            warnings.warn(f"train.compile=true captures CUDA graphs, which need a CUDA device; training eagerly "
+                          f"on {device.type}")
 
     def __call__(self, step: int, x: torch.Tensor, y: torch.Tensor) -> None:
         self.calls += 1
