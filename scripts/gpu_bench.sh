@@ -36,7 +36,7 @@ bench() {  # bench NAME ARGS...: one `grokbench bench` line, its table in the lo
   bench prieto_fp32 $PRIETO --members 1,64,256,1024
   bench prieto_fp32_compiled $PRIETO train.compile=true --members 1,256,1024  # one member compiled >= 4x bare eager
   bench prieto_gather $PRIETO model.first_layer=gather --members 1,256  # pick the first layer per device and size
-  bench prieto_tf32 $PRIETO --tf32 --members 256  # precision is a research variable: what TF32/bf16 would buy
+  bench prieto_tf32 $PRIETO train.tf32=true --members 256  # precision is a research variable: what TF32/bf16 would buy
   bench prieto_bf16 $PRIETO model.dtype=bfloat16 --members 256
   # default demo config R=256 >= 40x bare single
   bench demo device=cuda --members 1,256

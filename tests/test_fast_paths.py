@@ -1,4 +1,4 @@
-"""Every fast path gives the plain path's numbers; the bare baselines `grokbench bench` times against do the same math."""
+"""Every fast path gives the plain path's numbers; the bare loops `grokbench bench` times against do the same math."""
 import json
 import warnings
 
