@@ -1,7 +1,7 @@
 """The same math as grokbench's MLP training, written the way a paper repo or a hand-tuned script would write it.
 
 These are the yardsticks `grokbench bench` and scripts/bench_overhead.py time grokbench against:
-- `BareSingle`: one member as plain nn.Linear layers + torch.optim.AdamW, one-hot inputs built once (the paper-repo way);
+- `BareSingle`: one member as plain nn.Linear layers + torch.optim.AdamW, one-hot inputs built once (paper-repo way);
 - `BarePopulation`: every member at once, hand-written bmm + a batched AdamW, one-hot inputs built once.
 Both start from grokbench's own initial weights, so their losses can be checked against grokbench's (same math).
 Only the MLP with AdamW or SGD has bare versions; other models are timed by grokbench alone.

@@ -7,7 +7,9 @@ same initial weights, in alternating timed blocks (warm-up discarded, median of 
 - bare single: member 0 alone as nn.Linear layers + torch.optim.AdamW, eager (the way paper repos train);
 - bare population: all R members as hand-written bmm + batched AdamW (grokbench/baselines.py).
 Printed per R: steps/s, member-steps/s, peak device memory, achieved matmul TFLOP/s, and the ratios
-grokbench member-steps/s ÷ bare single steps/s and ÷ bare population member-steps/s. Steps only: evaluation runs on
+grokbench member-steps/s ÷ bare single steps/s and ÷ bare population member-steps/s. train.tf32=true and
+model.dtype=bfloat16 apply to every contender (the TF32 switch is process-wide; the bare loops take the model's
+dtype), so they show what a precision would buy. Steps only: evaluation runs on
 the config's schedule in a real run, and costs what `evaluate` costs there. Bare versions exist for the MLP with
 AdamW/SGD and full batch; other models are compared with grokbench's own R=1 (`vs_grokbench_1`).
 """
@@ -65,7 +67,7 @@ def build(cfg, device):
     R = len(table)
     active = torch.ones(R, dtype=torch.bool, device=device)
     diverged = torch.full((R,), -1, dtype=torch.long, device=device)
-    stepper = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged, device)
+    stepper = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged, device, cfg.train.tf32)
     return table, data, model, opt, lr, wd, stepper
 
 
@@ -138,8 +140,6 @@ def main(argv) -> int:
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps first (>= 4 so train.compile captures)")
     ap.add_argument("--repeats", type=int, default=3, help="timed blocks per contender; the median is reported")
     ap.add_argument("--no-baselines", action="store_true", help="time grokbench only")
-    ap.add_argument("--tf32", action="store_true", help="allow TF32 matmuls for every contender (CUDA; changes "
-                    "the numerics — shows what it would buy)")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice); 1 is steadier on a "
                     "loaded machine")
     ap.add_argument("--json", type=Path, help="write the results here")
@@ -157,12 +157,10 @@ def main(argv) -> int:
             validate(cfg)
     except Exception as err:  # one line, as `grokbench run` does
         return fail(one_line(err))
-    if args.tf32:
-        torch.backends.cuda.matmul.allow_tf32 = True
     device = resolve_device(cfgs[0].device.value)
     result = {"command": "grokbench bench " + " ".join(argv), "device": device_name(device),
-              "torch": torch.__version__, "tf32": args.tf32, "rows": []}
-    print(f"{result['device']}, torch {torch.__version__}{', TF32' if args.tf32 else ''}")
+              "torch": torch.__version__, "rows": []}
+    print(f"{result['device']}, torch {torch.__version__}")
     print(f"{'R':>6} {'steps/s':>9} {'member-steps/s':>15} {'peak MiB':>9} {'TFLOP/s':>8} {'graph':>5} | "
           f"{'bare 1 steps/s':>14} {'bare pop m-steps/s':>18} | {'×bare 1':>7} {'×bare pop':>9} {'×grokbench 1':>12}")
     for cfg in cfgs:
@@ -173,8 +171,8 @@ def main(argv) -> int:
         mem = None if row["peak_memory_bytes"] is None else row["peak_memory_bytes"] / 2**20
         print(f"{row['members']:>6} {row['steps_s']:>9.1f} {row['member_steps_s']:>15.1f} {fmt(mem, '9.0f'):>9} "
               f"{row['matmul_tflops']:>8.3f} {'yes' if row['compiled'] else 'no':>5} | "
-              f"{fmt(row['bare_single_steps_s'], '14.1f'):>14} {fmt(row['bare_population_member_steps_s'], '18.1f'):>18}"
-              f" | {fmt(row['vs_bare_single'], '7.2f'):>7} {fmt(row['vs_bare_population'], '9.2f'):>9} "
+              f"{fmt(row['bare_single_steps_s'], '14.1f'):>14} "
+              f"{fmt(row['bare_population_member_steps_s'], '18.1f'):>18} | {fmt(row['vs_bare_single'], '7.2f'):>7} {fmt(row['vs_bare_population'], '9.2f'):>9} "
               f"{fmt(row['vs_grokbench_1'], '12.2f'):>12}", flush=True)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

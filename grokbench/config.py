@@ -157,6 +157,9 @@ class TrainConfig:
     # overhead that bounds small runs; same numbers); falls back to eager with a warning if capture fails.
     # CPU: warns and trains eagerly.
     compile: bool = False
+    # CUDA: TF32 matmuls (10-bit mantissa inputs; ~1.8× fp32 throughput on H100/H200). It changes the numerics, so it is
+    # a research variable and off unless asked for. CPU: warns and does nothing (no TF32 there).
+    tf32: bool = False
 
     def __post_init__(self) -> None:
         check(self.max_steps >= 1, "max_steps", self.max_steps, "an integer >= 1")

@@ -38,28 +38,33 @@ class Stepper:
     makes no host sync (the usual reason a capture fails), restores the pre-check state if anything goes wrong, and
     then trains eagerly with a warning."""
 
-    def __init__(self, compile: bool, model, opt, loss_cfg, active, diverged_step, device: torch.device):
+    def __init__(self, compile: bool, model, opt, loss_cfg, active, diverged_step, device: torch.device,
+                 tf32: bool = False):
         self.model, self.opt, self.loss_cfg = model, opt, plain(loss_cfg)
         self.active, self.diverged_step = active, diverged_step
-        self.graph, self.calls = None, 0
+        self.graph, self.calls, self.last_x = None, 0, None
         self.want_graph = compile and device.type == "cuda"
+        if device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = tf32  # process-wide, like the run it belongs to
+        elif tf32:
+            warnings.warn(f"train.tf32=true applies to CUDA matmuls; {device.type} computes in full fp32")
         if compile and device.type != "cuda":
-            warnings.warn("train.compile=true captures CUDA graphs; on CPU it trains eagerly "
-                          "(torch.compile's CPU compile time outweighs its gain on these tiny steps)")
+            warnings.warn(f"train.compile=true captures CUDA graphs, which need a CUDA device; training eagerly "
+                          f"on {device.type}")
 
     def __call__(self, step: int, x: torch.Tensor, y: torch.Tensor) -> None:
         self.calls += 1
         if self.graph is not None:
-            if x is not self.x_static:  # minibatches: new data into the captured input buffers
-                self.x_static.copy_(x)
-                self.y_static.copy_(y)
-            self.graph.replay()
+            self.graph.replay()  # full batch: x, y are the captured (constant) train tensors
             self.opt.steps += 1  # the graph advanced opt.count on the device; keep the host count in step
             return
         if self.want_graph and self.calls > WARMUP_STEPS:
             self.want_graph = False  # one attempt per run
-            if self.capture(step, x, y):
+            if x is not self.last_x:  # minibatches: the model's input caches (one-hot) would go stale in a graph
+                warnings.warn("train.compile: only full-batch training is captured as a CUDA graph; training eagerly")
+            elif self.capture(step, x, y):
                 return self(step, x, y)
+        self.last_x = x
         train_step(self.model, self.opt, self.loss_cfg, x, y, self.active, self.diverged_step, step)
 
     def snapshot(self):

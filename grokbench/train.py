@@ -112,7 +112,8 @@ class Recorder:
 def train(cfg, out_dir: Path) -> pd.DataFrame:
     """Train the population `cfg` describes, writing into out_dir. Returns the per-member summary.
     population.chunk: members in chunks trained one after another (each with its own checkpoint under
-    out_dir/chunks/<k>/), then one metrics.parquet and summary.parquet with global member indices."""
+    out_dir/chunks/<k>/), then one metrics.parquet and summary.parquet with global member indices (with
+    train.early_stop_threshold each chunk stops on its own members' accuracy)."""
     out_dir, table = Path(out_dir), members(cfg)
     size = chunk_size(cfg, len(table), resolve_device(cfg.device.value))
     if size >= len(table):
@@ -153,7 +154,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
     active = torch.ones(R, dtype=torch.bool, device=device)  # False once a member diverged (frozen from then on)
     diverged_step = torch.full((R,), -1, dtype=torch.long, device=device)
     recorder, step, streak = Recorder(table), 0, 0
-    take_step = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged_step, device)
+    take_step = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged_step, device, cfg.train.tf32)
 
     if ckpt is not None:  # resume exactly where the last checkpoint left off
         model.load_state_dict(ckpt["model"])

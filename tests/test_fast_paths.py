@@ -1,4 +1,4 @@
-"""Every fast path gives the plain path's numbers; the bare baselines `grokbench bench` times against do the same math."""
+"""Every fast path gives the plain path's numbers; the bare loops `grokbench bench` times against do the same math."""
 import json
 import warnings
 
@@ -131,3 +131,16 @@ def test_cuda_graph_step_matches_eager(run):
 def test_bad_chunk_is_one_line(value):
     res = grokbench("show", f"population.chunk={value}")
     assert res.returncode == 2 and "population.chunk=" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_chunk_auto_on_cpu_trains_all_members_at_once():
+    from grokbench.chunking import chunk_size
+
+    cfg = compose(["seeds=5", "population.chunk=auto"])
+    assert chunk_size(cfg, 5, torch.device("cpu")) == 5
+    assert chunk_size(compose(["seeds=5", "population.chunk=2"]), 5, torch.device("cpu")) == 2
+
+
+def test_tf32_on_cpu_is_not_silent(run):
+    with pytest.warns(UserWarning, match="train.tf32"):
+        run(["train.tf32=true", "train.max_steps=2"])
