@@ -1,0 +1,62 @@
+"""Member i == a standalone run of seed i, for everything that trains and was added for Prieto et al. 2025:
+⊥AdamW, ⊥SGD, Grokfast, StableMax, the transformer (dropout ON: per-member masks) and sparse parity."""
+import numpy as np
+import pytest
+
+from grokbench.compose import compose_config
+from grokbench.train import train
+
+TOL = 1e-5
+CURVES = ["train_loss", "test_loss", "train_acc", "test_acc", "weight_norm", "sc_fraction", "logit_norm"]
+BASE = ["device=cpu", "train.max_steps=20", "train.eval_every=5"]
+SMALL_MLP = ["task.p=11", "model.width=16"]
+SMALL_TRANSFORMER = ["task.p=11", "model=transformer", "model.d_model=16", "model.n_heads=2", "model.d_ff=32"]
+CASES = {
+    "perp_adamw": SMALL_MLP + ["optimizer=perp_adamw"],
+    "perp_sgd_stablemax_fp64": SMALL_MLP + ["optimizer=perp_sgd", "optimizer.lr=1", "loss=stablemax_ce",
+                                            "loss.dtype=float64"],
+    "grokfast_adamw": SMALL_MLP + ["optimizer.grokfast_lambda=2", "task.corruption=0.2"],
+    "transformer_dropout": SMALL_TRANSFORMER + ["model.dropout=0.1", "optimizer.lr=1e-3"],
+    "sparse_parity": ["task=sparse_parity", "task.n_bits=12", "task.samples=200", "model.width=16"],
+}
+
+
+def run_dir(tmp_path, overrides, name):
+    import pandas as pd
+
+    out = tmp_path / name
+    out.mkdir()
+    train(compose_config([*BASE, *overrides]), out)
+    return pd.read_parquet(out / "metrics.parquet")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_member_matches_standalone_seed(case, tmp_path):
+    overrides = CASES[case]
+    population = run_dir(tmp_path, [*overrides, "seeds=[0,3]"], "population")
+    for member, curve in population.groupby("member"):
+        seed = int(curve["seed"].iloc[0])
+        single = run_dir(tmp_path, [*overrides, f"seeds=[{seed}]"], f"seed{seed}")
+        np.testing.assert_allclose(curve[CURVES].to_numpy(), single[CURVES].to_numpy(), rtol=TOL, atol=TOL)
+    first = population[population["step"] == 0].set_index("member")
+    assert first.loc[0, "train_loss"] != first.loc[1, "train_loss"]  # the seeds really differ
+
+
+def test_transformer_resumes_its_dropout_stream(tmp_path):
+    """A killed-and-resumed transformer run continues with the same dropout masks as an uninterrupted one."""
+    import pandas as pd
+
+    overrides = [*BASE, *SMALL_TRANSFORMER, "seeds=1"]
+    whole = run_dir(tmp_path, overrides, "whole")
+    out = tmp_path / "resumed"
+    out.mkdir()
+    train(compose_config([*overrides, "train.max_steps=10"]), out)
+    import torch
+
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+    ckpt["finished"] = False
+    ckpt["config"] = ckpt["config"].replace("max_steps: 10", "max_steps: 20")
+    torch.save(ckpt, out / "checkpoint.pt")
+    train(compose_config(overrides), out)
+    resumed = pd.read_parquet(out / "metrics.parquet")
+    np.testing.assert_allclose(resumed["train_loss"].to_numpy(), whole["train_loss"].to_numpy(), rtol=1e-6)
