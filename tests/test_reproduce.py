@@ -107,9 +107,14 @@ def test_reproduce_runs_a_multirun_experiment_and_filters_claims(tmp_path):
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["0", "1", "2"]
 
 
-def test_unknown_experiment_is_one_line(tmp_path):
-    r = grokbench("reproduce", "prieto2025/nope", cwd=tmp_path)
-    assert r.returncode == 2 and "prieto2025/fig1a_perp_adamw" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+def test_unknown_experiment_or_bad_override_is_one_line(capsys):
+    from grokbench.cli import main
+
+    assert main(["reproduce", "prieto2025/nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "prieto2025/fig1a_perp_adamw" in err and len(err.splitlines()) == 1
+    assert main(["reproduce", "prieto2025/fig1a_perp_adamw", "optimizer.lr=-1"]) == 2
+    assert "optimizer.lr" in capsys.readouterr().err
 
 
 @pytest.mark.slow
