@@ -26,7 +26,8 @@ from omegaconf import OmegaConf
 
 from grokbench import store
 
-USAGE = "usage: grokbench reproduce PAPER/FIGURE [OVERRIDES...]   (e.g. prieto2025/fig1a_perp_adamw seeds=8)"
+USAGE = """usage: grokbench reproduce PAPER/FIGURE [OVERRIDES...]   (e.g. prieto2025/fig1a_perp_adamw seeds=8)
+       grokbench reproduce PAPER/FIGURE --check RUN_DIR        (re-check the claims on a finished run, no training)"""
 
 
 def experiments() -> List[str]:
@@ -103,9 +104,8 @@ def measured_text(r: dict) -> str:
     return f"{fmt(r['median'])} [{fmt(r['lo'])}–{fmt(r['hi'])}], n={r['n']}{read}"
 
 
-def markdown(name: str, rows: List[dict], overrides: List[str], wall_s: float) -> str:
-    lines = [f"# grokbench reproduce {name}", "", f"overrides: `{' '.join(overrides) or '(none)'}`  ",
-             f"wall time: {wall_s:.0f} s", "", "| claim | measured: median [min–max], n members | result |",
+def markdown(name: str, rows: List[dict], overrides: List[str], note: str) -> str:
+    lines = [f"# grokbench reproduce {name}", "", f"overrides: `{' '.join(overrides) or '(none)'}`  ", note, "", "| claim | measured: median [min–max], n members | result |",
              "|---|---|---|"]
     lines += [f"| {claim_text(r)} | {measured_text(r)} | {'PASS' if r['passed'] else 'FAIL'} |" for r in rows]
     return "\n".join(lines) + "\n"
@@ -116,7 +116,7 @@ def print_table(name: str, rows: List[dict]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table("claim", "measured: median [min–max], n", "result", title=f"reproduce {name}", title_justify="left")
+    table = Table("claim", escape("measured: median [min–max], n"), "result", title=f"reproduce {name}", title_justify="left")
     for r in rows:
         table.add_row(escape(claim_text(r)), escape(measured_text(r)), "[green]PASS[/green]" if r["passed"] else "[red]FAIL[/red]")
     Console(width=130).print(table)
@@ -136,6 +136,13 @@ def main(argv) -> int:
         print(USAGE)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     name, overrides = argv[0], list(argv[1:])
+    check_dir = None
+    if "--check" in overrides:
+        i = overrides.index("--check")
+        if i + 1 >= len(overrides):
+            return fail("--check needs a run (or sweep) dir")
+        check_dir = Path(overrides.pop(i + 1))
+        overrides.pop(i)
     if name not in experiments():
         return fail(f"experiment {name!r} is invalid; allowed: {', '.join(experiments())}")
     from grokbench.compose import compose_config, one_line, preflight
@@ -153,16 +160,23 @@ def main(argv) -> int:
     out = Path(given[0]) if given else Path("outputs/reproduce") / name / f"{stamp}-{os.getpid()}-{secrets.token_hex(2)}"
     hydra_args = [*composed, *([] if given else [f"{dir_key}={out}"])]
 
-    from grokbench import job
-
     t0 = time.monotonic()
-    sys.argv = ["grokbench", *(["-m"] if sweep else []), *hydra_args]
-    job.hydra_main()
+    if check_dir is None:
+        from grokbench import job
+
+        sys.argv = ["grokbench", *(["-m"] if sweep else []), *hydra_args]
+        job.hydra_main()
+    else:  # the claims as they are in the config now, on outputs that already exist
+        out = check_dir
+        if not any(out.glob("**/" + store.SUMMARY_FILE)):
+            return fail(f"--check {out}: no {store.SUMMARY_FILE} there")
+        sweep = not (out / store.SUMMARY_FILE).exists()
     wall = time.monotonic() - t0
     job_dirs = sorted(p.parent for p in out.glob("*/" + store.SUMMARY_FILE)) if sweep else [out]
     rows = check_all(cfg.expect, job_dirs)
     print_table(name, rows)
-    write_text(out / "reproduce.md", markdown(name, rows, overrides, wall))
+    note = f"claims re-checked on {out} (no training)" if check_dir is not None else f"wall time: {wall:.0f} s"
+    write_text(out / "reproduce.md", markdown(name, rows, overrides, note))
     write_text(out / "reproduce.json", json.dumps({"experiment": name, "overrides": overrides, "wall_s": wall,
                                                    "claims": rows}, indent=1, default=str))
     passed = bool(rows) and all(r["passed"] for r in rows)
