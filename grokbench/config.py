@@ -269,6 +269,7 @@ class Config:
     device: Device = Device.auto
     # the published outcome, for `grokbench reproduce`: a list of claims set by configs/experiment/<paper>/<fig>.yaml,
     # each {metric: <metrics.parquet or summary.parquet column>, at_step: int (metrics only), min: x and/or max: y}
+    # and optionally where: {<config key>: value}, which restricts a claim to the matching jobs of a multirun
     expect: Optional[List[Any]] = None
 
 

@@ -5,6 +5,9 @@ feed-forward, dropout after attention weights, attention output, FF activation a
     x = LN(x + Drop(MHA(x)));  x = LN(x + Drop(W2 Drop(relu(W1 x))))
 Every weight has a leading member dim R and every op is a batched einsum, so R members are one model. No causal mask
 (an encoder); the last token (b, or "=" with task.encoding=equals_token) carries the read-out.
+Init: nn.Linear's default U(±1/√fan_in) for every linear map and bias, N(0, 1) embeddings (nn.Embedding), LN 1/0;
+torch's MultiheadAttention would use xavier for q, k, v and zero attention biases instead — a small difference.
+With equal weights and dropout off, a member equals nn.TransformerEncoderLayer exactly (tested).
 Dropout masks come from one device generator per member, seeded from that member's seed, so member i draws exactly
 the masks a standalone run of seed i draws (the generator states are saved in the model's state_dict for resume).
 """
