@@ -56,6 +56,12 @@ class FirstLayer(enum.Enum):
     onehot = "onehot"  # dense (R, N, T·V) @ (R, T·V, H) batched matmul
 
 
+class Encoding(enum.Enum):
+    # what a sample of a modular task looks like as tokens; the MLP sees the concatenated one-hots of those tokens
+    onehot_concat = "onehot_concat"  # [a, b], vocab p: one-hot(a) ⊕ one-hot(b), the 2p-dim input (226 for p=113)
+    equals_token = "equals_token"  # [a, b, =], vocab p+1 ("=" is id p; Power et al. 2022): read-out at "="
+
+
 # --------------------------------------------------------------------------------------------------- tasks
 @dataclass
 class ModularTaskConfig:
@@ -65,6 +71,7 @@ class ModularTaskConfig:
     p: int = 59  # modulus; must be prime for moddiv (b⁻¹ must exist)
     train_fraction: float = 0.5  # fraction of all pairs used for training, in (0, 1]; split is per seed
     corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
+    encoding: Encoding = Encoding.onehot_concat  # token layout the model sees; see Encoding
 
     def __post_init__(self) -> None:
         check(self.p >= 2, "p", self.p, "an integer >= 2")
@@ -72,6 +79,25 @@ class ModularTaskConfig:
         check(0 <= self.corruption < 1, "corruption", self.corruption, "a number in [0, 1)")
         if self.name == "moddiv":
             check(is_prime(self.p), "p", self.p, "a prime number (moddiv needs b⁻¹ mod p)")
+
+
+@dataclass
+class SparseParityConfig:
+    """Label = parity of k fixed relevant bits among n random bits (Barak et al. 2022; Prieto et al. 2025 §4)."""
+
+    name: str = "sparse_parity"
+    n_bits: int = 40  # bits per sample (relevant + noise), tokens of vocab 2 so the one-hot MLP input is 2·n_bits
+    k: int = 3  # relevant bits: positions 0..k-1 (which k is immaterial: the models treat positions symmetrically)
+    samples: int = 2000  # samples drawn per member (train + test), from the member's own stream
+    train_fraction: float = 0.5  # fraction of the samples used for training, in (0, 1)
+    corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
+
+    def __post_init__(self) -> None:
+        check(self.n_bits >= 1, "n_bits", self.n_bits, "an integer >= 1")
+        check(1 <= self.k <= self.n_bits, "k", self.k, f"an integer in [1, n_bits={self.n_bits}]")
+        check(self.samples >= 2, "samples", self.samples, "an integer >= 2")
+        check(0 < self.train_fraction < 1, "train_fraction", self.train_fraction, "a number in (0, 1)")
+        check(0 <= self.corruption < 1, "corruption", self.corruption, "a number in [0, 1)")
 
 
 def is_prime(n: int) -> bool:
@@ -100,6 +126,27 @@ class MLPConfig:
         check(self.init_scale > 0, "init_scale", self.init_scale, "a number > 0")
 
 
+@dataclass
+class TransformerConfig:
+    """Post-LN transformer encoder (torch.nn.TransformerEncoderLayer's layout), read-out at the last position."""
+
+    name: str = "transformer"
+    n_layers: int = 1  # encoder layers, >= 1
+    d_model: int = 128  # residual width; must be divisible by n_heads
+    n_heads: int = 4  # attention heads, >= 1
+    d_ff: int = 2048  # feed-forward width, >= 1 (2048: TransformerEncoderLayer's default, which the paper's code keeps)
+    dropout: float = 0.1  # on attention weights, attention output, FF hidden and FF output, in [0, 1)
+    dtype: DType = DType.float32  # parameters and forward pass
+
+    def __post_init__(self) -> None:
+        check(self.n_layers >= 1, "n_layers", self.n_layers, "an integer >= 1")
+        check(self.n_heads >= 1, "n_heads", self.n_heads, "an integer >= 1")
+        check(self.d_model >= 1 and self.d_model % self.n_heads == 0, "d_model", self.d_model,
+              f"an integer >= 1 divisible by n_heads={self.n_heads}")
+        check(self.d_ff >= 1, "d_ff", self.d_ff, "an integer >= 1")
+        check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
+
+
 # --------------------------------------------------------------------------------------------------- optimizers
 @dataclass
 class AdamWConfig:
@@ -109,12 +156,15 @@ class AdamWConfig:
     beta1: float = 0.9  # in [0, 1)
     beta2: float = 0.98  # in [0, 1)
     eps: float = 1e-8  # > 0
+    grokfast_lambda: float = 0.0  # Grokfast-EMA amplification λ of the slow gradient (Lee et al. 2024: 2), >= 0; 0 = off
+    grokfast_alpha: float = 0.98  # Grokfast-EMA momentum α of that slow gradient, in [0, 1); read only when λ > 0
 
     def __post_init__(self) -> None:
         check_lr_wd(self.lr, self.weight_decay)
         check(0 <= self.beta1 < 1, "beta1", self.beta1, "a number in [0, 1)")
         check(0 <= self.beta2 < 1, "beta2", self.beta2, "a number in [0, 1)")
         check(self.eps > 0, "eps", self.eps, "a number > 0")
+        check_grokfast(self.grokfast_lambda, self.grokfast_alpha)
 
 
 @dataclass
@@ -123,10 +173,27 @@ class SGDConfig:
     lr: float = 1e-2  # > 0
     weight_decay: float = 0.0  # L2 added to the gradient (PyTorch SGD semantics), >= 0
     momentum: float = 0.0  # in [0, 1)
+    grokfast_lambda: float = 0.0  # Grokfast-EMA amplification λ of the slow gradient (Lee et al. 2024: 2), >= 0; 0 = off
+    grokfast_alpha: float = 0.98  # Grokfast-EMA momentum α of that slow gradient, in [0, 1); read only when λ > 0
 
     def __post_init__(self) -> None:
         check_lr_wd(self.lr, self.weight_decay)
         check(0 <= self.momentum < 1, "momentum", self.momentum, "a number in [0, 1)")
+        check_grokfast(self.grokfast_lambda, self.grokfast_alpha)
+
+
+@dataclass
+class PerpAdamWConfig(AdamWConfig):
+    """⊥AdamW (Prieto et al. 2025): AdamW stepping on the gradient's part orthogonal to each weight tensor."""
+
+    name: str = "perp_adamw"
+
+
+@dataclass
+class PerpSGDConfig(SGDConfig):
+    """⊥SGD (Prieto et al. 2025): SGD (with momentum) on the gradient's part orthogonal to each weight tensor."""
+
+    name: str = "perp_sgd"
 
 
 def check_lr_wd(lr: float, weight_decay: float) -> None:
@@ -134,11 +201,16 @@ def check_lr_wd(lr: float, weight_decay: float) -> None:
     check(weight_decay >= 0, "weight_decay", weight_decay, "a number >= 0")
 
 
+def check_grokfast(lamb: float, alpha: float) -> None:
+    check(lamb >= 0, "grokfast_lambda", lamb, "a number >= 0 (0 = Grokfast off)")
+    check(0 <= alpha < 1, "grokfast_alpha", alpha, "a number in [0, 1)")
+
+
 # --------------------------------------------------------------------------------------------------- losses
 @dataclass
 class LossConfig:
-    name: str = MISSING  # softmax_ce | mse; set by the YAML file
-    dtype: DType = DType.float32  # logits are cast to this dtype before normalisation and loss
+    name: str = MISSING  # softmax_ce | stablemax_ce | mse; set by the YAML file
+    dtype: DType = DType.float32  # logits are cast to this dtype before normalisation and loss; SC metrics use it too
 
 
 # --------------------------------------------------------------------------------------------------- training
@@ -213,13 +285,14 @@ class Config:
     device: Device = Device.auto
     # the published outcome, for `grokbench reproduce`: a list of claims set by configs/experiment/<paper>/<fig>.yaml,
     # each {metric: <metrics.parquet or summary.parquet column>, at_step: int (metrics only), min: x and/or max: y}
+    # and optionally where: {<config key>: value}, which restricts a claim to the matching jobs of a multirun
     expect: Optional[List[Any]] = None
 
 
 GROUP_SCHEMAS: Dict[str, Dict[str, type]] = {
-    "task": {"modular": ModularTaskConfig},
-    "model": {"mlp": MLPConfig},
-    "optimizer": {"adamw": AdamWConfig, "sgd": SGDConfig},
+    "task": {"modular": ModularTaskConfig, "sparse_parity": SparseParityConfig},
+    "model": {"mlp": MLPConfig, "transformer": TransformerConfig},
+    "optimizer": {"adamw": AdamWConfig, "sgd": SGDConfig, "perp_adamw": PerpAdamWConfig, "perp_sgd": PerpSGDConfig},
     "loss": {"loss": LossConfig},
 }
 

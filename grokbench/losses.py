@@ -7,9 +7,25 @@ import torch
 import torch.nn.functional as F
 
 
+def stablemax_log_s(z: torch.Tensor) -> torch.Tensor:
+    """log s(z) for StableMax's s(x) = x+1 (x >= 0), 1/(1-x) (x < 0)  (Prieto et al. 2025, eq. 6), elementwise.
+
+    log s(z) = sign(z)·log1p(|z|), so StableMax(z) = softmax(log s(z)): same values, and the normaliser never divides.
+    Written as a `where` whose two branches are each finite for EVERY input (the clamps), because `where` evaluates
+    both: the paper's 1/(1-x) branch is inf at x == 1 and its backward gives 0·inf = NaN there. Not
+    sign(z)·log1p(|z|) literally: autograd gives that a zero gradient at z == 0, where the true slope is 1.
+    """
+    return torch.where(z >= 0, torch.log1p(z.clamp(min=0)), -torch.log1p((-z).clamp(min=0)))  # ALGO LOGIC
+
+
 def softmax_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     logp = F.log_softmax(logits, dim=-1)  # (R, N, C)
     return -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+
+
+def stablemax_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of StableMax probabilities: −log(s(z_y) / Σ_j s(z_j)), computed as a log-softmax of log s(z)."""
+    return softmax_ce(stablemax_log_s(logits), y)  # ALGO LOGIC
 
 
 def mse(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -17,8 +33,14 @@ def mse(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (logits - target).pow(2).mean(-1)  # nn.MSELoss averages over classes too
 
 
-LOSSES = {"softmax_ce": softmax_ce, "mse": mse}
+LOSSES = {"softmax_ce": softmax_ce, "stablemax_ce": stablemax_ce, "mse": mse}
+# the logits a normalising loss feeds to its softmax (SC metrics inspect that softmax's normaliser); mse has none
+NORMALISED_LOGITS = {"softmax_ce": lambda z: z, "stablemax_ce": stablemax_log_s}
+
+
+def loss_dtype(cfg) -> torch.dtype:
+    return getattr(torch, cfg.dtype.value)
 
 
 def per_sample_loss(cfg, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return LOSSES[cfg.name](logits.to(getattr(torch, cfg.dtype.value)), y)
+    return LOSSES[cfg.name](logits.to(loss_dtype(cfg)), y)

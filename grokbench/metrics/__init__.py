@@ -7,6 +7,7 @@ import torch
 
 from grokbench.losses import per_sample_loss
 from grokbench.metrics.basic import accuracy, masked_mean, weight_norms
+from grokbench.metrics.collapse import COLLAPSE_METRICS, collapse_metrics
 
 METRICS = {
     "train_loss": "mean loss on the train set, as trained on (corrupted labels included)",
@@ -16,8 +17,9 @@ METRICS = {
     "train_acc_clean": "train accuracy on samples whose label was not corrupted",
     "train_acc_corrupted": "train accuracy on corrupted samples, against the corrupted label (memorisation); NaN if none",
     "weight_norm": "L2 norm of all parameters of the member",
+    **COLLAPSE_METRICS,
 }
-# plus one `weight_norm.<parameter>` column per parameter tensor (per-layer norms)
+# plus one `weight_norm.<parameter>` and one `nlm_cosine.<parameter>` column per parameter tensor (per-layer values)
 
 
 @torch.no_grad()
@@ -39,4 +41,5 @@ def evaluate(model, data, loss_cfg) -> dict:
     norms = weight_norms(model)
     out["weight_norm"] = norms.pop("total")
     out.update({f"weight_norm.{name}": value for name, value in norms.items()})
+    out.update(collapse_metrics(model, data, loss_cfg, train_logits))
     return out

@@ -23,6 +23,9 @@ def all_pairs(name: str, p: int):
 
 def build_modular(cfg, seeds) -> Dataset:
     x, y = all_pairs(cfg.name, cfg.p)
+    vocab = cfg.p
+    if cfg.encoding.value == "equals_token":  # [a, b, =]: a read-out position that is neither operand
+        x, vocab = torch.cat([x, torch.full_like(x[:, :1], cfg.p)], dim=1), cfg.p + 1
     n_train = max(1, round(cfg.train_fraction * len(y)))
     splits = []
     for seed in seeds:
@@ -31,4 +34,4 @@ def build_modular(cfg, seeds) -> Dataset:
         y_train, mask = corrupt_labels(y[train], cfg.corruption, cfg.p, generator(seed, "corruption"))
         splits.append((x[train], y_train, mask, x[test], y[test]))
     x_tr, y_tr, mask, x_te, y_te = (torch.stack(t) for t in zip(*splits))
-    return Dataset(x_tr, y_tr, mask, x_te, y_te, vocab_size=cfg.p, n_classes=cfg.p)
+    return Dataset(x_tr, y_tr, mask, x_te, y_te, vocab_size=vocab, n_classes=cfg.p)

@@ -1,0 +1,109 @@
+"""A population of post-LN transformer encoders on token inputs, read out at the last position.
+
+Member r, per layer (torch.nn.TransformerEncoderLayer's defaults, the layer Prieto et al. 2025 use: post-LN, ReLU
+feed-forward, dropout after attention weights, attention output, FF activation and FF output):
+    x = LN(x + Drop(MHA(x)));  x = LN(x + Drop(W2 Drop(relu(W1 x))))
+Every weight has a leading member dim R and every op is a batched einsum, so R members are one model. No causal mask
+(an encoder); the last token (b, or "=" with task.encoding=equals_token) carries the read-out.
+Init: nn.Linear's default U(±1/√fan_in) for every linear map and bias, N(0, 1) embeddings (nn.Embedding), LN 1/0;
+torch's MultiheadAttention would use xavier for q, k, v and zero attention biases instead — a small difference.
+With equal weights and dropout off, a member equals nn.TransformerEncoderLayer exactly (tested).
+Dropout masks come from one device generator per member, seeded from that member's seed, so member i draws exactly
+the masks a standalone run of seed i draws (the generator states are saved in the model's state_dict for resume).
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from grokbench.models.init import linear_init
+from grokbench.seeding import generator
+
+
+def normal_init(seeds, name: str, shape, std: float, dtype) -> torch.Tensor:
+    """N(0, std²) per member from its own stream → (R, *shape); nn.Embedding's default is std 1."""
+    draws = [torch.randn(shape, generator=generator(s, f"init/{name}"), dtype=torch.float64) for s in seeds]
+    return (torch.stack(draws) * std).to(dtype)
+
+
+class Transformer(nn.Module):
+    def __init__(self, cfg, data, seeds):
+        super().__init__()
+        self.cfg, self.seeds = cfg, list(seeds)
+        dtype = getattr(torch, cfg.dtype.value)
+        d, ff, V, T = cfg.d_model, cfg.d_ff, data.vocab_size, data.seq_len
+
+        def param(tensor):
+            return nn.Parameter(tensor)
+
+        def linear(name, fan_in, fan_out):  # nn.Linear's default init, weight (R, fan_in, fan_out), bias (R, fan_out)
+            return (param(linear_init(seeds, name, fan_in, (fan_in, fan_out), 1.0, dtype)),
+                    param(linear_init(seeds, name + "_b", fan_in, (fan_out,), 1.0, dtype)))
+
+        self.tok_emb = param(normal_init(seeds, "tok_emb", (V, d), 1.0, dtype))  # (R, V, d)
+        self.pos_emb = param(normal_init(seeds, "pos_emb", (T, d), 1.0, dtype))  # (R, T, d)
+        self.layers = nn.ModuleList()
+        for i in range(cfg.n_layers):
+            layer = nn.Module()
+            layer.w_qkv, layer.b_qkv = linear(f"l{i}.qkv", d, 3 * d)
+            layer.w_o, layer.b_o = linear(f"l{i}.o", d, d)
+            layer.w_1, layer.b_1 = linear(f"l{i}.ff1", d, ff)
+            layer.w_2, layer.b_2 = linear(f"l{i}.ff2", ff, d)
+            layer.ln1_g, layer.ln1_b = param(torch.ones(len(seeds), d, dtype=dtype)), param(torch.zeros(len(seeds), d, dtype=dtype))
+            layer.ln2_g, layer.ln2_b = param(torch.ones(len(seeds), d, dtype=dtype)), param(torch.zeros(len(seeds), d, dtype=dtype))
+            self.layers.append(layer)
+        self.w_out, self.b_out = linear("w_out", d, data.n_classes)
+        self.dropout_gens = None  # made on first use, on the device the model lives on
+
+    # ------------------------------------------------------------------------------------------ dropout
+    def generators(self, device):
+        if self.dropout_gens is None:
+            self.dropout_gens = [torch.Generator(device).manual_seed(generator(s, "dropout").initial_seed())
+                                 for s in self.seeds]
+        return self.dropout_gens
+
+    def drop(self, x: torch.Tensor) -> torch.Tensor:
+        """Inverted dropout with one mask per member drawn from that member's generator; x: (R, …)."""
+        p = self.cfg.dropout
+        if not self.training or p == 0:
+            return x
+        keep = torch.stack([torch.rand(x.shape[1:], generator=g, device=x.device) for g in self.generators(x.device)])
+        return x * (keep >= p).to(x.dtype) / (1 - p)
+
+    def get_extra_state(self):
+        return [g.get_state() for g in self.dropout_gens] if self.dropout_gens is not None else None
+
+    def set_extra_state(self, state):
+        if state is not None:
+            gens = self.generators(self.tok_emb.device)
+            for g, s in zip(gens, state):
+                g.set_state(s)
+
+    # ------------------------------------------------------------------------------------------ forward
+    @staticmethod
+    def layer_norm(x, g, b):  # x (R, N, T, d); g, b (R, d)
+        return F.layer_norm(x, x.shape[-1:], eps=1e-5) * g[:, None, None] + b[:, None, None]
+
+    def attention(self, layer, x):
+        R, N, T, d = x.shape
+        h = self.cfg.n_heads
+        qkv = torch.einsum("rntd,rde->rnte", x, layer.w_qkv) + layer.b_qkv[:, None, None]  # (R, N, T, 3d)
+        q, k, v = qkv.view(R, N, T, 3, h, d // h).unbind(3)  # (R, N, T, h, dh) each
+        scores = torch.einsum("rnthe,rnshe->rnhts", q, k) / math.sqrt(d // h)  # (R, N, h, T, T)
+        att = self.drop(scores.softmax(-1))
+        out = torch.einsum("rnhts,rnshe->rnthe", att, v).reshape(R, N, T, d)  # (R, N, T, d)
+        return torch.einsum("rntd,rde->rnte", out, layer.w_o) + layer.b_o[:, None, None]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (R, N, T) token ids → logits (R, N, C)."""
+        R = x.shape[0]
+        rows = torch.arange(R, device=x.device)[:, None, None]
+        h = self.tok_emb[rows, x] + self.pos_emb[:, None]  # (R, N, T, d)
+        for layer in self.layers:  # post-LN: normalise after each residual sum
+            h = self.layer_norm(h + self.drop(self.attention(layer, h)), layer.ln1_g, layer.ln1_b)
+            f = self.drop(F.relu(torch.einsum("rntd,rdf->rntf", h, layer.w_1) + layer.b_1[:, None, None]))
+            f = torch.einsum("rntf,rfd->rntd", f, layer.w_2) + layer.b_2[:, None, None]
+            h = self.layer_norm(h + self.drop(f), layer.ln2_g, layer.ln2_b)
+        last = h[:, :, -1]  # (R, N, d): read-out at the last position
+        return torch.einsum("rnd,rdc->rnc", last, self.w_out) + self.b_out[:, None]

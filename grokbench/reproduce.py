@@ -1,0 +1,184 @@
+"""`grokbench reproduce PAPER/FIGURE [OVERRIDES]`: run a published config through the normal Hydra job path, then
+check every claim of its `expect:` list against what the run measured.
+
+A claim is {metric, min and/or max, at_step (metrics.parquet columns only), where (optional)}:
+- a metrics.parquet column is read at the last evaluated step <= at_step, one value per member;
+- a summary.parquet column is read per member, a null step meaning "never" (+inf);
+- the claim holds when the MEDIAN over members lies within [min, max]; the table also shows min-max and n;
+- `where: {loss.dtype: float16}` restricts a claim to the job(s) of a multirun whose config has those values (an
+  experiment that sets hydra.sweeper.params is run as a multirun, every other one as a single run).
+Prints the table, writes reproduce.md and reproduce.json next to the outputs; exit 0 if every claim holds, else 1.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from grokbench import store
+
+USAGE = """usage: grokbench reproduce PAPER/FIGURE [OVERRIDES...]   (e.g. prieto2025/fig1a_perp_adamw seeds=8)
+       grokbench reproduce PAPER/FIGURE --check RUN_DIR        (re-check the claims on a finished run, no training)"""
+
+
+def experiments() -> List[str]:
+    from grokbench.compose import CONFIG_DIR
+
+    root = CONFIG_DIR / "experiment"
+    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
+
+
+def member_values(claim: dict, metrics: pd.DataFrame, summary: pd.DataFrame):
+    """(values per member (np.ndarray), the step read or None) for one claim on one job's tables."""
+    metric = claim["metric"]
+    if metric in metrics.columns and metric not in summary.columns:
+        if claim.get("at_step") is None:
+            raise ValueError(f"claim on metrics column {metric!r} needs at_step")
+        steps = metrics.loc[metrics["step"] <= claim["at_step"], "step"]
+        if steps.empty:
+            return np.array([]), None
+        step = int(steps.max())
+        return metrics.loc[metrics["step"] == step, metric].to_numpy(dtype=float), step
+    if metric in summary.columns:
+        values = pd.to_numeric(summary[metric], errors="coerce").astype(float)  # null step → NaN → "never"
+        return values.fillna(math.inf).to_numpy(), None
+    raise ValueError(f"claim metric {metric!r} is neither a metrics.parquet nor a summary.parquet column")
+
+
+def check_claim(claim: dict, metrics: pd.DataFrame, summary: pd.DataFrame) -> dict:
+    values, step = member_values(claim, metrics, summary)
+    lo, hi = claim.get("min"), claim.get("max")
+    median = float(np.median(values)) if len(values) else math.nan
+    ok = len(values) > 0 and not math.isnan(median)
+    ok = ok and (lo is None or median >= lo) and (hi is None or median <= hi)
+    return {
+        "metric": claim["metric"], "at_step": claim.get("at_step"), "step_read": step,
+        "where": claim.get("where"), "min": lo, "max": hi, "n": len(values), "median": median,
+        "lo": float(np.min(values)) if len(values) else math.nan,
+        "hi": float(np.max(values)) if len(values) else math.nan, "passed": bool(ok),
+    }
+
+
+def job_matches(job_dir: Path, where: dict) -> bool:
+    if not where:
+        return True
+    cfg = OmegaConf.load(job_dir / ".hydra" / "config.yaml")
+    return all(str(OmegaConf.select(cfg, key)) == str(value) for key, value in (where or {}).items())
+
+
+def check_all(expect, job_dirs: List[Path]) -> List[dict]:
+    rows = []
+    for claim in expect or []:
+        claim = dict(claim)
+        for job in [j for j in job_dirs if job_matches(j, claim.get("where"))]:
+            metrics = pd.read_parquet(job / store.METRICS_FILE)
+            summary = pd.read_parquet(job / store.SUMMARY_FILE)
+            rows.append({**check_claim(claim, metrics, summary), "job": str(job)})
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------- presentation
+def claim_text(r: dict) -> str:
+    bound = " and ".join(s for s in (r["min"] is not None and f">= {r['min']:g}", r["max"] is not None
+                                     and f"<= {r['max']:g}") if s)
+    at = f" at step {r['at_step']}" if r["at_step"] is not None else ""
+    where = "".join(f" [{k}={v}]" for k, v in (r["where"] or {}).items())
+    return f"{r['metric']}{at} {bound}{where}"
+
+
+def fmt(x: float) -> str:
+    return "never" if x == math.inf else f"{x:.4g}"
+
+
+def measured_text(r: dict) -> str:
+    read = f" (step {r['step_read']})" if r["step_read"] is not None else ""
+    return f"{fmt(r['median'])} [{fmt(r['lo'])}–{fmt(r['hi'])}], n={r['n']}{read}"
+
+
+def markdown(name: str, rows: List[dict], overrides: List[str], note: str) -> str:
+    lines = [f"# grokbench reproduce {name}", "", f"overrides: `{' '.join(overrides) or '(none)'}`  ", note, "", "| claim | measured: median [min–max], n members | result |",
+             "|---|---|---|"]
+    lines += [f"| {claim_text(r)} | {measured_text(r)} | {'PASS' if r['passed'] else 'FAIL'} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def print_table(name: str, rows: List[dict]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table("claim", escape("measured: median [min–max], n"), "result", title=f"reproduce {name}", title_justify="left")
+    for r in rows:
+        table.add_row(escape(claim_text(r)), escape(measured_text(r)), "[green]PASS[/green]" if r["passed"] else "[red]FAIL[/red]")
+    Console(width=130).print(table)
+
+
+def write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------------------------------- command
+def main(argv) -> int:
+    from grokbench.cli import fail
+
+    if not argv or argv[0].startswith("-"):
+        print(USAGE)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    name, overrides = argv[0], list(argv[1:])
+    check_dir = None
+    if "--check" in overrides:
+        i = overrides.index("--check")
+        if i + 1 >= len(overrides):
+            return fail("--check needs a run (or sweep) dir")
+        check_dir = Path(overrides.pop(i + 1))
+        overrides.pop(i)
+    if name not in experiments():
+        return fail(f"experiment {name!r} is invalid; allowed: {', '.join(experiments())}")
+    from grokbench.compose import compose_config, one_line, preflight
+
+    composed = [f"experiment={name}", *overrides]
+    try:
+        preflight(composed, multirun=False)
+        cfg = compose_config(composed, return_hydra_config=True)
+    except Exception as err:
+        return fail(one_line(err))
+    sweep = bool(OmegaConf.select(cfg, "hydra.sweeper.params"))
+    dir_key = "hydra.sweep.dir" if sweep else "hydra.run.dir"
+    given = [o.split("=", 1)[1] for o in overrides if o.startswith(dir_key + "=")]
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    out = Path(given[0]) if given else Path("outputs/reproduce") / name / f"{stamp}-{os.getpid()}-{secrets.token_hex(2)}"
+    hydra_args = [*composed, *([] if given else [f"{dir_key}={out}"])]
+
+    t0 = time.monotonic()
+    if check_dir is None:
+        from grokbench import job
+
+        sys.argv = ["grokbench", *(["-m"] if sweep else []), *hydra_args]
+        job.hydra_main()
+    else:  # the claims as they are in the config now, on outputs that already exist
+        out = check_dir
+        if not any(out.glob("**/" + store.SUMMARY_FILE)):
+            return fail(f"--check {out}: no {store.SUMMARY_FILE} there")
+        sweep = not (out / store.SUMMARY_FILE).exists()
+    wall = time.monotonic() - t0
+    job_dirs = sorted(p.parent for p in out.glob("*/" + store.SUMMARY_FILE)) if sweep else [out]
+    rows = check_all(cfg.expect, job_dirs)
+    print_table(name, rows)
+    note = f"claims re-checked on {out} (no training)" if check_dir is not None else f"wall time: {wall:.0f} s"
+    write_text(out / "reproduce.md", markdown(name, rows, overrides, note))
+    write_text(out / "reproduce.json", json.dumps({"experiment": name, "overrides": overrides, "wall_s": wall,
+                                                   "claims": rows}, indent=1, default=str))
+    passed = bool(rows) and all(r["passed"] for r in rows)
+    print(f"{sum(r['passed'] for r in rows)}/{len(rows)} claims hold; written: {out / 'reproduce.md'}")
+    return 0 if passed else 1
