@@ -1,12 +1,14 @@
 """Task registry: key == configs/task/<key>.yaml. Each builder returns a `Dataset` with one split per seed."""
 from grokbench.tasks.dataset import Dataset
 from grokbench.tasks.modular import build_modular
+from grokbench.tasks.xor_clusters import build_xor_clusters
 
 TASKS = {
     "modadd": build_modular,
     "modsub": build_modular,
     "modmul": build_modular,
     "moddiv": build_modular,
+    "xor_clusters": build_xor_clusters,
 }
 
 
