@@ -81,7 +81,7 @@ class XorClustersTaskConfig:
     name: str = "xor_clusters"
     p: int = 2500  # input dimension, >= 2 (the paper: 40000; benign overfitting needs p ≫ n)
     n_train: int = 50  # train samples, >= 1 (the paper: 200)
-    n_test: int = 500  # clean test samples, >= 1 (the paper: 200; more gives finer accuracy resolution)
+    n_test: int = 200  # clean test samples, >= 1 (the paper: 200)
     mu_norm: Optional[float] = None  # ‖μ‖, > 0; null → mu_ratio·√(p/n_train)
     mu_ratio: float = 2.5  # ‖μ‖ / √(p/n_train) when mu_norm is null, > 0 (the paper: 2.5)
     label_flip: float = 0.05  # probability η that a TRAIN label is flipped, in [0, 0.5); test stays clean

@@ -1,0 +1,1 @@
+"""Analyses of finished runs and sweeps (subcommands of the grokbench CLI)."""
