@@ -24,6 +24,10 @@ def test_random_row_has_small_ipr():
     assert values.median() < 0.06
 
 
+def test_zero_row_has_ipr_zero_not_nan():
+    assert ipr(torch.zeros(3, P), dim=1).tolist() == [0.0, 0.0, 0.0]
+
+
 def test_two_frequencies_halve_ipr():
     a = torch.arange(P, dtype=torch.float64)
     row = torch.cos(2 * math.pi * 3 * a / P) + torch.cos(2 * math.pi * 11 * a / P)

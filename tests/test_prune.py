@@ -34,6 +34,10 @@ def test_prune_keeps_shapes_and_changes_accuracy(run):
     end = curves[curves["fraction"] == 0.9]
     assert (end["train_acc"].to_numpy() != start[end["member"].to_numpy()]).any()
     assert set(curves["pruned"]) == {0, 8, 14}  # of width 16
+    # each order is ranked on the trained weights, whatever order ran before it
+    alone = prune_curves(cfg, table, data, model, orders=("high_ipr",), fractions=(0.0, 0.5, 0.9))
+    after = curves[curves["order"] == "high_ipr"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(after, alone)
 
 
 def test_orders_sort_by_ipr_and_random_is_per_seed(run):

@@ -64,6 +64,7 @@ def prune_curves(cfg, table, data, model, orders=ORDERS, fractions=FRACTIONS) ->
     trained = {k: v.clone() for k, v in model.state_dict().items() if torch.is_tensor(v)}
     R, rows = len(table), []
     for order in orders:
+        model.load_state_dict(trained, strict=False)  # rank on the trained weights, not the last order's pruned ones
         ranked = neuron_order(model, table, order)  # (R, N)
         N = ranked.shape[1]
         for fraction in fractions:

@@ -14,7 +14,9 @@ def ipr(rows: torch.Tensor, dim: int, r: int = 2) -> torch.Tensor:
     """IPR_r of the one-sided DFT along `dim` (the Z_p axis): rows (..., p, ...) → that shape without `dim`."""
     power = torch.fft.rfft(rows.double(), dim=dim).abs().pow(2)  # |F_k|², one-sided (k = 0 … p//2)
     # ALGO LOGIC: IPR_r = Σ|F|^(2r) / (Σ|F|²)^r (Doshi et al. 2024, eq. 4), r = 2
-    return power.pow(r).sum(dim) / power.sum(dim).pow(r)
+    total = power.sum(dim)
+    # a zero row (a pruned or fully decayed neuron) has no spectrum at all: IPR 0 (not Fourier-sparse), not 0/0
+    return torch.where(total > 0, power.pow(r).sum(dim) / total.clamp_min(1e-300).pow(r), 0.0)
 
 
 def neuron_ipr(model) -> torch.Tensor:
