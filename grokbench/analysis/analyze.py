@@ -25,7 +25,7 @@ def prune(args) -> int:
     store.write_parquet(curves, out / "prune.parquet")
     medians = median_table(curves)
     plot(medians, out / "prune.png", f"{run_dir.name}: pruning neurons by Fourier IPR "
-                                     f"({table['seed'].nunique()} seeds, median)")
+                                     f"(median over n={table['seed'].nunique()} seeds)")
     console = Console(width=110)
     rich_table = Table("wd", "order", "pruned", "test acc", "corrupted-train acc", "clean-train acc",
                        title=f"pruning {run_dir} (median over {table['seed'].nunique()} seeds)", title_justify="left")

@@ -90,28 +90,31 @@ def median_table(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot(medians: pd.DataFrame, path: Path, title: str) -> None:
+    """One row of panels per hyperparameter group (e.g. weight decay): test and corrupted-train accuracy."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    groups = medians.groupby(HPARAMS, sort=False)
-    styles = dict(zip(ORDERS, ("tab:blue", "tab:red", "tab:gray")))
-    for (lr, wd), g in groups:
-        label_hp = f" (wd {wd:g})" if groups.ngroups > 1 else ""
+    groups = list(medians.groupby(HPARAMS, sort=False))
+    fig, axes = plt.subplots(len(groups), 2, figsize=(10, 3.2 * len(groups) + 0.6), sharex=True, sharey=True,
+                             squeeze=False)
+    colors = dict(zip(ORDERS, ("tab:blue", "tab:red", "tab:gray")))
+    for row, ((lr, wd), g) in zip(axes, groups):
         for order, curve in g.groupby("order", sort=False):
-            for ax, measure in zip(axes, ("test_acc", "train_acc_corrupted")):
-                ax.plot(curve["fraction"], curve[measure], marker="o", ms=3, color=styles[order],
-                        label=f"{order.replace('_', '-')} first{label_hp}")
-    for ax, name in zip(axes, ("clean test accuracy", "train accuracy on corrupted labels")):
-        ax.set(xlabel="fraction of neurons pruned", title=name, ylim=(-0.02, 1.02))
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("median over members")
-    axes[1].legend(fontsize=8)
+            for ax, measure in zip(row, ("test_acc", "train_acc_corrupted")):
+                ax.plot(curve["fraction"], curve[measure], marker="o", ms=3, color=colors[order],
+                        label=f"{order.replace('_', '-')} first")
+        for ax, name in zip(row, ("clean test accuracy", "train accuracy on corrupted labels")):
+            ax.set(title=f"{name} (lr {lr:g}, wd {wd:g})", ylim=(-0.02, 1.02))
+            ax.grid(alpha=0.3)
+        row[0].set_ylabel("median over seeds")
+    for ax in axes[-1]:
+        ax.set_xlabel("fraction of neurons pruned")
+    axes[0][1].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
+    fig.savefig(tmp, dpi=110)
     plt.close(fig)
     tmp.replace(path)
