@@ -100,6 +100,28 @@ class SparseParityConfig:
         check(0 <= self.corruption < 1, "corruption", self.corruption, "a number in [0, 1)")
 
 
+@dataclass
+class XorClustersTaskConfig:
+    """XOR cluster data (Xu et al. 2024): label +1 from ½N(±μ1, I), label -1 from ½N(±μ2, I), μ1 ⊥ μ2, ‖μ1‖ = ‖μ2‖."""
+
+    name: str = "xor_clusters"
+    p: int = 2500  # input dimension, >= 2 (the paper: 40000; benign overfitting needs p ≫ n)
+    n_train: int = 50  # train samples, >= 1 (the paper: 200)
+    n_test: int = 200  # clean test samples, >= 1 (the paper: 200)
+    mu_norm: Optional[float] = None  # ‖μ‖, > 0; null → mu_ratio·√(p/n_train)
+    mu_ratio: float = 2.5  # ‖μ‖ / √(p/n_train) when mu_norm is null, > 0 (the paper: 2.5)
+    label_flip: float = 0.05  # probability η that a TRAIN label is flipped, in [0, 0.5); test stays clean
+    dtype: DType = DType.float32  # features; float64 for the paper's tiny init / learning rates
+
+    def __post_init__(self) -> None:
+        check(self.p >= 2, "p", self.p, "an integer >= 2")
+        check(self.n_train >= 1, "n_train", self.n_train, "an integer >= 1")
+        check(self.n_test >= 1, "n_test", self.n_test, "an integer >= 1")
+        check(self.mu_norm is None or self.mu_norm > 0, "mu_norm", self.mu_norm, "null or a number > 0")
+        check(self.mu_ratio > 0, "mu_ratio", self.mu_ratio, "a number > 0")
+        check(0 <= self.label_flip < 0.5, "label_flip", self.label_flip, "a number in [0, 0.5)")
+
+
 def is_prime(n: int) -> bool:
     return n >= 2 and all(n % k for k in range(2, int(n**0.5) + 1))
 
@@ -145,6 +167,37 @@ class TransformerConfig:
               f"an integer >= 1 divisible by n_heads={self.n_heads}")
         check(self.d_ff >= 1, "d_ff", self.d_ff, "an integer >= 1")
         check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
+
+
+@dataclass
+class QuadraticConfig:
+    """f(a, b) = W (U e_a + V e_b)² with an element-wise square, no bias (Doshi et al. 2024, eq. 1)."""
+
+    name: str = "quadratic"
+    width: int = 500  # N, hidden neurons, >= 1 (the paper: 500)
+    init_std: Optional[float] = None  # std of the Gaussian init of U, V, W, > 0; null → (16·width)^(-1/3) (paper)
+    dropout: float = 0.0  # probability of zeroing a pre-activation before the square (train only), in [0, 1)
+    batch_norm: bool = False  # batch norm after the square, statistics per member over the batch
+    dtype: DType = DType.float32  # parameters and forward pass
+
+    def __post_init__(self) -> None:
+        check(self.width >= 1, "width", self.width, "an integer >= 1")
+        check(self.init_std is None or self.init_std > 0, "init_std", self.init_std, "null or a number > 0")
+        check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
+
+
+@dataclass
+class TwoLayerReluConfig:
+    """f(x) = Σ_j a_j ReLU(<w_j, x>), a_j = ±1/√m fixed (half each), no bias; only W trains (Xu et al. 2024)."""
+
+    name: str = "two_layer_relu_fixed_output"
+    width: int = 100  # m, hidden neurons, even, >= 2 (the paper: 1000)
+    init_std: float = 1e-15  # ω, std of the Gaussian init of W, > 0 (the paper: 1e-15, needs float64)
+    dtype: DType = DType.float64  # parameters and forward pass; float64 keeps updates ~lr·grad of 1e-16 exact
+
+    def __post_init__(self) -> None:
+        check(self.width >= 2 and self.width % 2 == 0, "width", self.width, "an even integer >= 2")
+        check(self.init_std > 0, "init_std", self.init_std, "a number > 0")
 
 
 # --------------------------------------------------------------------------------------------------- optimizers
@@ -290,9 +343,12 @@ class Config:
 
 
 GROUP_SCHEMAS: Dict[str, Dict[str, type]] = {
-    "task": {"modular": ModularTaskConfig, "sparse_parity": SparseParityConfig},
-    "model": {"mlp": MLPConfig, "transformer": TransformerConfig},
-    "optimizer": {"adamw": AdamWConfig, "sgd": SGDConfig, "perp_adamw": PerpAdamWConfig, "perp_sgd": PerpSGDConfig},
+    "task": {"modular": ModularTaskConfig, "sparse_parity": SparseParityConfig,
+             "xor_clusters": XorClustersTaskConfig},
+    "model": {"mlp": MLPConfig, "transformer": TransformerConfig, "quadratic": QuadraticConfig,
+              "two_layer_relu_fixed_output": TwoLayerReluConfig},
+    "optimizer": {"adamw": AdamWConfig, "sgd": SGDConfig, "perp_adamw": PerpAdamWConfig,
+                  "perp_sgd": PerpSGDConfig},
     "loss": {"loss": LossConfig},
 }
 

@@ -15,12 +15,12 @@ def fmt_step(value) -> str:
 def print_summary(summary: pd.DataFrame, out_dir: Path, console: Console = None) -> None:
     console = console or Console(width=110)
     table = Table("member", "seed", "lr", "wd", "train 100 % at", "test 95 % at", "final train", "final test",
-                  title=f"{len(summary)} members", title_justify="left")
+                  "phase", title=f"{len(summary)} members", title_justify="left")
     for r in summary.head(MAX_ROWS).to_dict("records"):
         note = " [red](diverged)[/red]" if r["diverged"] else ""
         table.add_row(str(r["member"]), str(r["seed"]), f"{r['optimizer.lr']:g}", f"{r['optimizer.weight_decay']:g}",
                       fmt_step(r["step_train_100"]), fmt_step(r["step_test_95"]) + note,
-                      f"{r['final_train_acc']:.1%}", f"{r['final_test_acc']:.1%}")
+                      f"{r['final_train_acc']:.1%}", f"{r['final_test_acc']:.1%}", r["phase"])
     if len(summary) > MAX_ROWS:
         table.caption = f"… {len(summary) - MAX_ROWS} more in summary.parquet"
     console.print(table)

@@ -1,6 +1,8 @@
 """Per-member summary of a metrics table: when thresholds were first crossed, final values, divergence."""
 import pandas as pd
 
+from grokbench.metrics.phases import phase
+
 THRESHOLDS = {  # column → (metric, threshold)
     "step_train_95": ("train_acc", 0.95),
     "step_train_100": ("train_acc", 1.0),
@@ -14,11 +16,13 @@ def first_step(curve: pd.DataFrame, metric: str, threshold: float):
     return hit.iloc[0] if len(hit) else pd.NA
 
 
-def summarize_members(metrics: pd.DataFrame, members: pd.DataFrame, diverged_step) -> pd.DataFrame:
+def summarize_members(metrics: pd.DataFrame, members: pd.DataFrame, diverged_step,
+                      label_noise: float = 0.0) -> pd.DataFrame:
     """metrics: one row per (member, eval step); members: one row per member → one row per member.
 
     Steps are the first *evaluated* step at or past the threshold (resolution = the eval schedule), null if never.
-    grok_delay = step_test_95 − step_train_95.
+    grok_delay = step_test_95 − step_train_95. phase: Doshi et al. 2024's label for the final accuracies at train
+    label noise ξ = label_noise (metrics/phases.py).
     """
     rows = []
     for member, curve in metrics.sort_values("step").groupby("member"):
@@ -37,4 +41,6 @@ def summarize_members(metrics: pd.DataFrame, members: pd.DataFrame, diverged_ste
     out["diverged_step"] = pd.array(diverged_step, dtype="Int64")
     out["diverged"] = out["diverged_step"].notna()
     out["grokked"] = out["step_test_95"].notna()
+    finals = zip(out["final_train_acc"], out["final_test_acc"])
+    out["phase"] = [phase(float(train), float(test), label_noise) for train, test in finals]
     return out

@@ -17,6 +17,8 @@ from grokbench import store
 from grokbench.chunking import chunk_size
 from grokbench.config import plain
 from grokbench.metrics import evaluate
+from grokbench.metrics.ipr import neuron_ipr_table
+from grokbench.metrics.phases import label_noise
 from grokbench.models import build_model
 from grokbench.optim import build_optimizer
 from grokbench.population import member_tensor, members
@@ -236,7 +238,10 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
         signal.signal(s, handler)
     metrics = recorder.frame()
     ds = diverged_step.cpu().numpy()
-    summary = summarize_members(metrics, table, [None if d < 0 else int(d) for d in ds])
+    summary = summarize_members(metrics, table, [None if d < 0 else int(d) for d in ds], label_noise(cfg.task))
     store.write_parquet(summary, out_dir / store.SUMMARY_FILE)
+    ipr = neuron_ipr_table(model, table)  # per-neuron IPR of models with neurons over Z_p, else None
+    if ipr is not None:
+        store.write_parquet(ipr, out_dir / store.IPR_FILE)
     checkpoint(finished=True)
     return summary

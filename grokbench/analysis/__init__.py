@@ -1,1 +1,1 @@
-"""After the runs: sweep tables (collect), grouped summaries (summarize), figures (plots)."""
+"""After the runs: sweep tables (collect), grouped summaries (summarize), figures (plots), neuron pruning (analyze)."""

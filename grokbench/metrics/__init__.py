@@ -8,6 +8,7 @@ import torch
 from grokbench.losses import per_sample_loss
 from grokbench.metrics.basic import accuracy, masked_mean, weight_norms
 from grokbench.metrics.collapse import COLLAPSE_METRICS, collapse_metrics
+from grokbench.metrics.ipr import ipr_metrics
 
 METRICS = {
     "train_loss": "mean loss on the train set, as trained on (corrupted labels included)",
@@ -18,6 +19,9 @@ METRICS = {
     "train_acc_corrupted": "train accuracy on corrupted samples, against the corrupted label (memorisation); NaN if none",
     "weight_norm": "L2 norm of all parameters of the member",
     **COLLAPSE_METRICS,
+    # models with neurons over Z_p only (quadratic): per-neuron IPR of the weight rows' Fourier spectra (metrics/ipr.py)
+    "ipr_mean": "mean over neurons of the per-neuron IPR (1: one Fourier frequency; ~1/p: spread, memorising)",
+    "ipr_frac_above_0.5": "fraction of neurons with IPR > 0.5 (generalising, Fourier-sparse neurons)",
 }
 # plus one `weight_norm.<parameter>` and one `nlm_cosine.<parameter>` column per parameter tensor (per-layer values)
 
@@ -42,4 +46,5 @@ def evaluate(model, data, loss_cfg) -> dict:
     out["weight_norm"] = norms.pop("total")
     out.update({f"weight_norm.{name}": value for name, value in norms.items()})
     out.update(collapse_metrics(model, data, loss_cfg, train_logits))
+    out.update(ipr_metrics(model))  # {} unless the model has neurons over Z_p
     return out

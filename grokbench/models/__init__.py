@@ -3,6 +3,10 @@ from grokbench.models.mlp import MLP
 from grokbench.models.transformer import Transformer
 
 MODELS = {"mlp": MLP, "transformer": Transformer}
+from grokbench.models.quadratic import Quadratic
+from grokbench.models.two_layer_relu import TwoLayerReluFixedOutput
+
+MODELS = {"mlp": MLP, "quadratic": Quadratic, "two_layer_relu_fixed_output": TwoLayerReluFixedOutput}
 
 
 def build_model(cfg, data, seeds, device):

@@ -2,6 +2,7 @@
 from grokbench.tasks.dataset import Dataset
 from grokbench.tasks.modular import build_modular
 from grokbench.tasks.parity import build_sparse_parity
+from grokbench.tasks.xor_clusters import build_xor_clusters
 
 TASKS = {
     "modadd": build_modular,
@@ -9,6 +10,7 @@ TASKS = {
     "modmul": build_modular,
     "moddiv": build_modular,
     "sparse_parity": build_sparse_parity,
+    "xor_clusters": build_xor_clusters,
 }
 
 
