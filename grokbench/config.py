@@ -285,6 +285,9 @@ class TrainConfig:
     # CUDA: TF32 matmuls (10-bit mantissa inputs; ~1.8× fp32 throughput on H100/H200). It changes the numerics, so it is
     # a research variable and off unless asked for. CPU: warns and does nothing (no TF32 there).
     tf32: bool = False
+    # NLM cosine(W, −∇L) per layer at each eval (Prieto et al. 2025 §4): one extra forward+backward on the train set
+    # per eval, so off unless a study asks for it
+    nlm_metrics: bool = False
 
     def __post_init__(self) -> None:
         check(self.max_steps >= 1, "max_steps", self.max_steps, "an integer >= 1")

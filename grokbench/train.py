@@ -169,7 +169,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
         set_rng_state(ckpt["rng"])
         log.info(f"resumed from step {step}: {out_dir / store.CHECKPOINT_FILE}")
     else:
-        recorder.add(0, evaluate(model, data, cfg.loss))
+        recorder.add(0, evaluate(model, data, cfg.loss, cfg.train.nlm_metrics))
 
     def checkpoint(finished: bool = False) -> pd.DataFrame:
         metrics = recorder.frame()
@@ -221,7 +221,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
             step += 1
 
             if step in schedule:
-                values = evaluate(model, data, loss_cfg)
+                values = evaluate(model, data, loss_cfg, train_cfg.nlm_metrics)
                 recorder.add(step, values)
                 progress.update(step, values)
                 threshold = train_cfg.early_stop_threshold

@@ -54,18 +54,20 @@ def test_mse_has_no_normaliser_and_logit_norm():
 
 
 def test_metrics_are_declared_and_logged(run):
-    _, metrics, _ = run(["loss=stablemax_ce"])
+    _, metrics, _ = run(["loss=stablemax_ce", "train.nlm_metrics=true"])
     for name in ("sc_fraction", "zero_loss_fraction", "logit_norm"):
         assert name in METRICS and metrics[name].notna().all()
     nlm = [c for c in metrics.columns if c.startswith("nlm_cosine.")]
     assert {"nlm_cosine.w_in", "nlm_cosine.w_out"} <= set(nlm)
     assert metrics[nlm].abs().le(1 + 1e-5).all().all()
+    _, plain, _ = run(["loss=stablemax_ce"], "plain")  # off by default: it costs a forward+backward per eval
+    assert not any(c.startswith("nlm_cosine.") for c in plain.columns)
 
 
 def test_nlm_cosine_approaches_one_as_softmax_sharpens(run):
     """Plain AdamW without weight decay past 100 % train: −∇L turns towards W on the read-out (NLM)."""
     _, metrics, _ = run(["task.p=7", "task.train_fraction=0.9", "optimizer.weight_decay=0", "optimizer.lr=1e-2",
-                         "train.max_steps=300", "train.eval_every=100", "seeds=1"])
+                         "train.max_steps=300", "train.eval_every=100", "seeds=1", "train.nlm_metrics=true"])
     last = metrics[metrics["step"] == 300]
     assert float(last["train_acc"].iloc[0]) == 1.0
     assert float(last["nlm_cosine.w_out"].iloc[0]) > 0.5

@@ -33,7 +33,7 @@ def test_the_published_names_exist():
         assert f"prieto2025/{name}" in PRIETO
 
 
-@pytest.mark.parametrize("name", experiments())
+@pytest.mark.parametrize("name", PRIETO)  # doshi2024/xu2024: tests/test_memorization_experiments.py
 def test_every_experiment_runs_shrunk_and_its_claims_are_real_columns(name, tmp_path):
     cfg = compose_config(shrunk(name))
     assert cfg.expect, f"{name} states no published outcome"

@@ -27,7 +27,7 @@ METRICS = {
 
 
 @torch.no_grad()
-def evaluate(model, data, loss_cfg) -> dict:
+def evaluate(model, data, loss_cfg, nlm: bool = False) -> dict:
     """All metrics of every member at the current parameters → {name: (R,)}. Stays on the device (no host sync)."""
     was_training = model.training
     model.eval()
@@ -45,6 +45,6 @@ def evaluate(model, data, loss_cfg) -> dict:
     norms = weight_norms(model)
     out["weight_norm"] = norms.pop("total")
     out.update({f"weight_norm.{name}": value for name, value in norms.items()})
-    out.update(collapse_metrics(model, data, loss_cfg, train_logits))
+    out.update(collapse_metrics(model, data, loss_cfg, train_logits, nlm))
     out.update(ipr_metrics(model))  # {} unless the model has neurons over Z_p
     return out

@@ -16,7 +16,7 @@ COLLAPSE_METRICS = {
     "zero_loss_fraction": "fraction of train samples whose loss is exactly 0 in the loss dtype (zero gradient)",
     "logit_norm": "mean over train samples of the L2 norm of the logit vector",
 }
-# plus one `nlm_cosine.<parameter>` column per parameter tensor: cos(W, −∇_W L_train); → 1 means the descent
+# with train.nlm_metrics=true, one `nlm_cosine.<parameter>` column per parameter tensor: cos(W, −∇_W L_train); → 1 means the descent
 # direction only scales the weights up (NLM; the paper sees ~0.9 on the output layer before SC)
 
 
@@ -60,12 +60,13 @@ def nlm_cosines(model, data, loss_cfg) -> dict:
     return out
 
 
-def collapse_metrics(model, data, loss_cfg, train_logits: torch.Tensor) -> dict:
-    """Everything above for the current parameters → {name: (R,)}."""
+def collapse_metrics(model, data, loss_cfg, train_logits: torch.Tensor, nlm: bool) -> dict:
+    """Everything above for the current parameters → {name: (R,)}; NLM cosines only when `nlm` (train.nlm_metrics)."""
     out = {
         "sc_fraction": sc_fraction(loss_cfg, train_logits),
         "zero_loss_fraction": zero_loss_fraction(loss_cfg, train_logits, data.y_train),
         "logit_norm": logit_norm(train_logits),
     }
-    out.update(nlm_cosines(model, data, loss_cfg))
+    if nlm:
+        out.update(nlm_cosines(model, data, loss_cfg))
     return out

@@ -1,12 +1,15 @@
 """Model registry: key == configs/model/<key>.yaml. Every parameter has a leading member dim R."""
 from grokbench.models.mlp import MLP
-from grokbench.models.transformer import Transformer
-
-MODELS = {"mlp": MLP, "transformer": Transformer}
 from grokbench.models.quadratic import Quadratic
+from grokbench.models.transformer import Transformer
 from grokbench.models.two_layer_relu import TwoLayerReluFixedOutput
 
-MODELS = {"mlp": MLP, "quadratic": Quadratic, "two_layer_relu_fixed_output": TwoLayerReluFixedOutput}
+MODELS = {
+    "mlp": MLP,
+    "transformer": Transformer,
+    "quadratic": Quadratic,
+    "two_layer_relu_fixed_output": TwoLayerReluFixedOutput,
+}
 
 
 def build_model(cfg, data, seeds, device):
