@@ -10,3 +10,9 @@ def linear_init(seeds, name: str, fan_in: int, shape, scale: float = 1.0, dtype=
     bound = scale / math.sqrt(fan_in)
     draws = [torch.rand(shape, generator=generator(s, f"init/{name}"), dtype=torch.float64) for s in seeds]
     return ((torch.stack(draws) * 2 - 1) * bound).to(dtype)
+
+
+def gaussian_init(seeds, name: str, shape, std: float, dtype) -> torch.Tensor:
+    """N(0, std²) drawn per member from its own stream → (R, *shape)."""
+    draws = [torch.randn(shape, generator=generator(s, f"init/{name}"), dtype=torch.float64) for s in seeds]
+    return (torch.stack(draws) * std).to(dtype)

@@ -11,16 +11,11 @@ No biases. Every weight is N(0, σ²) with σ = (16 N)^(-1/3) unless model.init_
 import torch
 import torch.nn as nn
 
+from grokbench.models.init import gaussian_init
 from grokbench.models.mlp import torch_dtype
 from grokbench.seeding import generator
 
 BN_EPS, BN_MOMENTUM = 1e-5, 0.1  # nn.BatchNorm1d defaults
-
-
-def gaussian_init(seeds, name: str, shape, std: float, dtype) -> torch.Tensor:
-    """N(0, std²) drawn per member from its own stream → (R, *shape)."""
-    draws = [torch.randn(shape, generator=generator(s, f"init/{name}"), dtype=torch.float64) for s in seeds]
-    return (torch.stack(draws) * std).to(dtype)
 
 
 class Quadratic(nn.Module):

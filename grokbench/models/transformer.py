@@ -17,14 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grokbench.models.init import linear_init
+from grokbench.models.init import gaussian_init, linear_init
 from grokbench.seeding import generator
-
-
-def normal_init(seeds, name: str, shape, std: float, dtype) -> torch.Tensor:
-    """N(0, std²) per member from its own stream → (R, *shape); nn.Embedding's default is std 1."""
-    draws = [torch.randn(shape, generator=generator(s, f"init/{name}"), dtype=torch.float64) for s in seeds]
-    return (torch.stack(draws) * std).to(dtype)
 
 
 class Transformer(nn.Module):
@@ -41,8 +35,8 @@ class Transformer(nn.Module):
             return (param(linear_init(seeds, name, fan_in, (fan_in, fan_out), 1.0, dtype)),
                     param(linear_init(seeds, name + "_b", fan_in, (fan_out,), 1.0, dtype)))
 
-        self.tok_emb = param(normal_init(seeds, "tok_emb", (V, d), 1.0, dtype))  # (R, V, d)
-        self.pos_emb = param(normal_init(seeds, "pos_emb", (T, d), 1.0, dtype))  # (R, T, d)
+        self.tok_emb = param(gaussian_init(seeds, "tok_emb", (V, d), 1.0, dtype))  # (R, V, d)
+        self.pos_emb = param(gaussian_init(seeds, "pos_emb", (T, d), 1.0, dtype))  # (R, T, d)
         self.layers = nn.ModuleList()
         for i in range(cfg.n_layers):
             layer = nn.Module()

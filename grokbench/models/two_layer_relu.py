@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 
 from grokbench.models.mlp import torch_dtype
-from grokbench.models.quadratic import gaussian_init
+from grokbench.models.init import gaussian_init
 
 
 class TwoLayerReluFixedOutput(nn.Module):
