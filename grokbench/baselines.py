@@ -18,7 +18,8 @@ from grokbench.losses import per_sample_loss
 
 
 def supported(cfg) -> bool:
-    return cfg.model.name == "mlp" and cfg.optimizer.name in ("adamw", "sgd") and cfg.train.batch_size is None
+    plain_optimizer = cfg.optimizer.name in ("adamw", "sgd") and cfg.optimizer.get("grokfast_lambda", 0) == 0
+    return cfg.model.name == "mlp" and plain_optimizer and cfg.train.batch_size is None
 
 
 def onehot_inputs(x: torch.Tensor, vocab_size: int, dtype) -> torch.Tensor:

@@ -50,7 +50,8 @@ def fail(message: str) -> int:
 def run(argv) -> int:
     from grokbench.compose import one_line, preflight
 
-    overrides = [a for a in argv if not a.startswith("-")]
+    # Hydra overrides are key=value (or ~key); the other tokens are Hydra's flags and their values (-cn NAME, ...)
+    overrides = [a for a in argv if not a.startswith("-") and ("=" in a or a.startswith("~"))]
     if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c") for a in argv):
         try:
             preflight(overrides, multirun="-m" in argv or "--multirun" in argv)

@@ -25,6 +25,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from grokbench import store
+from grokbench.summary import THRESHOLDS
 
 USAGE = """usage: grokbench reproduce PAPER/FIGURE [OVERRIDES...]   (e.g. prieto2025/fig1a_perp_adamw seeds=8)
        grokbench reproduce PAPER/FIGURE --check RUN_DIR        (re-check the claims on a finished run, no training)"""
@@ -49,8 +50,10 @@ def member_values(claim: dict, metrics: pd.DataFrame, summary: pd.DataFrame):
         step = int(steps.max())
         return metrics.loc[metrics["step"] == step, metric].to_numpy(dtype=float), step
     if metric in summary.columns:
-        values = pd.to_numeric(summary[metric], errors="coerce").astype(float)  # null step → NaN → "never"
-        return values.fillna(math.inf).to_numpy(), None
+        values = pd.to_numeric(summary[metric], errors="coerce").astype(float)
+        if metric in THRESHOLDS or metric == "grok_delay":  # a null step means "never reached": +inf
+            values = values.fillna(math.inf)
+        return values.to_numpy(), None  # any other NaN stays NaN, so a claim on it fails
     raise ValueError(f"claim metric {metric!r} is neither a metrics.parquet nor a summary.parquet column")
 
 
@@ -79,10 +82,14 @@ def check_all(expect, job_dirs: List[Path]) -> List[dict]:
     rows = []
     for claim in expect or []:
         claim = dict(claim)
-        for job in [j for j in job_dirs if job_matches(j, claim.get("where"))]:
+        matching = [j for j in job_dirs if job_matches(j, claim.get("where"))]
+        for job in matching:
             metrics = pd.read_parquet(job / store.METRICS_FILE)
             summary = pd.read_parquet(job / store.SUMMARY_FILE)
             rows.append({**check_claim(claim, metrics, summary), "job": str(job)})
+        if not matching:  # a crashed or missing job must not make its claims disappear
+            empty = pd.DataFrame(columns=["step", claim["metric"]])
+            rows.append({**check_claim(claim, empty, pd.DataFrame(columns=[claim["metric"]])), "job": None})
     return rows
 
 

@@ -41,6 +41,9 @@ class Stepper:
     def __init__(self, compile: bool, model, opt, loss_cfg, active, diverged_step, device: torch.device,
                  tf32: bool = False):
         self.model, self.opt, self.loss_cfg = model, opt, plain(loss_cfg)
+        self.base_opt = opt  # the PopulationOptimizer under any ⊥Grad/Grokfast wrappers: it owns the step counters
+        while hasattr(self.base_opt, "inner"):
+            self.base_opt = self.base_opt.inner
         self.active, self.diverged_step = active, diverged_step
         self.graph, self.calls, self.last_x = None, 0, None
         self.want_graph = compile and device.type == "cuda"
@@ -56,7 +59,7 @@ class Stepper:
         self.calls += 1
         if self.graph is not None:
             self.graph.replay()  # full batch: x, y are the captured (constant) train tensors
-            self.opt.steps += 1  # the graph advanced opt.count on the device; keep the host count in step
+            self.base_opt.steps += 1  # the graph advanced opt.count on the device; keep the host count in step
             return
         if self.want_graph and self.calls > WARMUP_STEPS:
             self.want_graph = False  # one attempt per run
@@ -81,7 +84,7 @@ class Stepper:
     def capture(self, step: int, x: torch.Tensor, y: torch.Tensor) -> bool:
         snap = self.snapshot()
         try:
-            self.opt.make_capturable()
+            self.base_opt.make_capturable()
             self.step_t = torch.tensor(step, dtype=torch.long, device=x.device)  # the graph counts steps itself
             self.x_static, self.y_static = x, y
             side = torch.cuda.Stream()
@@ -99,10 +102,10 @@ class Stepper:
             self.step_t.fill_(step)
             self.opt.zero_grad()
             graph = torch.cuda.CUDAGraph()
-            steps_before = self.opt.steps
+            steps_before = self.base_opt.steps
             with torch.cuda.graph(graph):
                 self.captured_step()
-            self.opt.steps = steps_before  # capture records kernels; it ran no step
+            self.base_opt.steps = steps_before  # capture records kernels; it ran no step
             torch.cuda.synchronize()
             self.restore(snap)  # nothing ran, but be sure the state is the pre-capture one
             self.graph = graph
@@ -114,7 +117,7 @@ class Stepper:
                 torch.cuda.synchronize()
             except Exception:  # noqa: BLE001
                 pass
-            self.opt.count, self.graph = None, None
+            self.base_opt.count, self.graph = None, None
             self.restore(snap)
             return False
 

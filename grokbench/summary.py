@@ -43,4 +43,6 @@ def summarize_members(metrics: pd.DataFrame, members: pd.DataFrame, diverged_ste
     out["grokked"] = out["step_test_95"].notna()
     finals = zip(out["final_train_acc"], out["final_test_acc"])
     out["phase"] = [phase(float(train), float(test), label_noise) for train, test in finals]
+    # a NaN-logit member still scores an argmax accuracy, so its phase must come from the divergence flag
+    out.loc[out["diverged"], "phase"] = "diverged"
     return out

@@ -2,6 +2,7 @@
 tables, checkpoint so a killed job resumes where it stopped. Read top to bottom."""
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
@@ -107,8 +108,6 @@ class Recorder:
         df = pd.concat(self.frames, ignore_index=True) if self.frames else pd.DataFrame(columns=front)
         return df[front + [c for c in df.columns if c not in front]]
 
-    def last(self) -> dict:
-        return self.pending[-1][1] if self.pending else {}
 
 
 def train(cfg, out_dir: Path) -> pd.DataFrame:
@@ -117,9 +116,16 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     out_dir/chunks/<k>/), then one metrics.parquet and summary.parquet with global member indices (with
     train.early_stop_threshold each chunk stops on its own members' accuracy)."""
     out_dir, table = Path(out_dir), members(cfg)
-    size = chunk_size(cfg, len(table), resolve_device(cfg.device.value))
+    # the chunk size is fixed at the first start: chunk=auto measured again on a resume could slice members differently
+    size_file = out_dir / "chunks" / "size.json"
+    if size_file.exists():
+        size = json.loads(size_file.read_text())["members_per_chunk"]
+    else:
+        size = chunk_size(cfg, len(table), resolve_device(cfg.device.value))
     if size >= len(table):
         return train_members(cfg, table, out_dir)
+    size_file.parent.mkdir(parents=True, exist_ok=True)
+    size_file.write_text(json.dumps({"members_per_chunk": size}))
     summaries = [train_members(cfg, table.iloc[i : i + size], out_dir / "chunks" / str(i // size))
                  for i in range(0, len(table), size)]
     metrics = pd.concat([pd.read_parquet(out_dir / "chunks" / str(k) / store.METRICS_FILE)
@@ -128,6 +134,9 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
                         out_dir / store.METRICS_FILE)
     summary = pd.concat(summaries, ignore_index=True)
     store.write_parquet(summary, out_dir / store.SUMMARY_FILE)
+    ipr = [out_dir / "chunks" / str(k) / store.IPR_FILE for k in range(len(summaries))]
+    if all(p.exists() for p in ipr):  # models with per-neuron IPR: one table for the run, as unchunked
+        store.write_parquet(pd.concat(map(pd.read_parquet, ipr), ignore_index=True), out_dir / store.IPR_FILE)
     return summary
 
 
@@ -197,45 +206,46 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
     # ----------------------------------------------------------------------------------------- the loop
     train_cfg, loss_cfg = plain(cfg.train), plain(cfg.loss)  # per-step reads: a DictConfig read costs ~50 µs
     last_save = time.monotonic()
-    with Progress(cfg.train.max_steps, start=step) as progress:
-        while step < train_cfg.max_steps:
-            if signalled or time.monotonic() - last_save > train_cfg.checkpoint_every_s:
-                checkpoint()
-                last_save = time.monotonic()
-                if signalled:  # state is safe on disk: hand the signals to whoever handled them before us
-                    pending = list(dict.fromkeys(signalled))  # e.g. SIGTERM then SIGUSR2 on a SLURM preemption
-                    signalled.clear()
-                    for s, handler in previous.items():
-                        signal.signal(s, handler)
-                    for s in pending:
-                        signal.raise_signal(s)
-                    previous = catch_signals()  # those handlers returned (e.g. submitit logs SIGTERM): keep going
+    try:
+        with Progress(cfg.train.max_steps, start=step) as progress:
+            while step < train_cfg.max_steps:
+                if signalled or time.monotonic() - last_save > train_cfg.checkpoint_every_s:
+                    checkpoint()
+                    last_save = time.monotonic()
+                    if signalled:  # state is safe on disk: hand the signals to whoever handled them before us
+                        pending = list(dict.fromkeys(signalled))  # e.g. SIGTERM then SIGUSR2 on a SLURM preemption
+                        signalled.clear()
+                        for s, handler in previous.items():
+                            signal.signal(s, handler)
+                        for s in pending:
+                            signal.raise_signal(s)
+                        previous = catch_signals()  # those handlers returned (e.g. submitit logs SIGTERM): keep going
 
-            if sampler is None:
-                x, y = data.x_train, data.y_train
-            else:
-                idx = sampler.next(device)  # (R, B)
-                rows = torch.arange(R, device=device)[:, None]
-                x, y = data.x_train[rows, idx], data.y_train[rows, idx]
-            take_step(step, x, y)  # forward, loss, freeze diverged members, backward, optimizer (grokbench/step.py)
-            step += 1
+                if sampler is None:
+                    x, y = data.x_train, data.y_train
+                else:
+                    idx = sampler.next(device)  # (R, B)
+                    rows = torch.arange(R, device=device)[:, None]
+                    x, y = data.x_train[rows, idx], data.y_train[rows, idx]
+                take_step(step, x, y)  # forward, loss, freeze diverged members, backward, optimizer
+                step += 1
 
-            if step in schedule:
-                values = evaluate(model, data, loss_cfg, train_cfg.nlm_metrics)
-                recorder.add(step, values)
-                progress.update(step, values)
-                threshold = train_cfg.early_stop_threshold
-                if threshold is not None:
-                    done = bool((values["test_acc"][active] >= threshold).all()) and bool(active.any())
-                    streak = streak + 1 if done else 0
-                    if streak >= train_cfg.early_stop_patience:
-                        log.info(f"early stop at step {step}: every live member has test_acc >= {threshold}")
-                        break
-            else:
-                progress.update(step)
-
-    for s, handler in previous.items():
-        signal.signal(s, handler)
+                if step in schedule:
+                    values = evaluate(model, data, loss_cfg, train_cfg.nlm_metrics)
+                    recorder.add(step, values)
+                    progress.update(step, values)
+                    threshold = train_cfg.early_stop_threshold
+                    if threshold is not None:
+                        done = bool((values["test_acc"][active] >= threshold).all()) and bool(active.any())
+                        streak = streak + 1 if done else 0
+                        if streak >= train_cfg.early_stop_patience:
+                            log.info(f"early stop at step {step}: every live member has test_acc >= {threshold}")
+                            break
+                else:
+                    progress.update(step)
+    finally:  # also on an exception: our handlers must not go on swallowing SIGTERM for a dead loop
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     metrics = recorder.frame()
     ds = diverged_step.cpu().numpy()
     summary = summarize_members(metrics, table, [None if d < 0 else int(d) for d in ds], label_noise(cfg.task))

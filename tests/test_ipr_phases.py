@@ -101,3 +101,16 @@ def test_bad_new_configs_are_one_line(overrides, words, capsys):
     assert main(["run", *overrides]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and all(w in err for w in words), err
+
+
+def test_a_diverged_member_is_labelled_diverged():
+    import pandas as pd
+
+    from grokbench.summary import summarize_members
+
+    metrics = pd.DataFrame({"step": [0, 0], "member": [0, 1], "train_acc": [1.0, 1.0], "test_acc": [1.0, 0.01],
+                            "train_loss": [0.0, float("nan")], "test_loss": [0.0, float("nan")],
+                            "train_acc_clean": [1.0, 1.0], "train_acc_corrupted": [float("nan")] * 2,
+                            "weight_norm": [1.0, float("nan")]})
+    summary = summarize_members(metrics, pd.DataFrame({"member": [0, 1], "seed": [0, 1]}), [None, 0])
+    assert summary["phase"].tolist() == ["coexistence", "diverged"]

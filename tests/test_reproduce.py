@@ -136,3 +136,18 @@ def test_published_claims_hold_on_cpu(name, tmp_path):
     r = grokbench("reproduce", f"prieto2025/{name}", "device=cpu", f"hydra.run.dir={tmp_path / name}",
                   cwd=tmp_path, timeout=3600)
     assert r.returncode == 0, r.stdout[-3000:]
+
+
+def test_a_claim_whose_job_is_missing_fails_instead_of_vanishing():
+    from grokbench.reproduce import check_all
+
+    rows = check_all([{"metric": "final_test_acc", "min": 0.5, "where": {"loss.dtype": "float16"}}], [])
+    assert len(rows) == 1 and rows[0]["n"] == 0 and not rows[0]["passed"]
+
+
+def test_nan_final_value_fails_a_min_claim_but_never_reached_step_is_infinite():
+    metrics, _ = tables()
+    summary = pd.DataFrame({"member": [0, 1, 2], "final_test_acc": [0.5, math.nan, math.nan],
+                            "step_test_95": pd.array([100, None, None], dtype="Int64")})
+    assert not check_claim({"metric": "final_test_acc", "min": 0.4}, metrics, summary)["passed"]
+    assert check_claim({"metric": "step_test_95", "min": 1000}, metrics, summary)["median"] == math.inf

@@ -69,3 +69,10 @@ def test_list_shows_groups(capsys):
     out = capsys.readouterr().out
     for option in ("modadd", "moddiv", "mlp", "adamw", "sgd", "softmax_ce", "mse"):
         assert option in out
+
+
+def test_hydra_flags_with_values_are_not_taken_for_overrides(tmp_path):
+    r = grokbench("run", "--config-name", "config", "device=cpu", "task.p=7", "model.width=4", "train.max_steps=2",
+                  "seeds=1", f"hydra.run.dir={tmp_path / 'run'}")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "run" / "summary.parquet").exists()

@@ -56,9 +56,12 @@ def job_members(job_dir: Path) -> Optional[pd.DataFrame]:
         return None
     from grokbench.summary import summarize_members
 
+    from grokbench.metrics.phases import label_noise
+
+    cfg = OmegaConf.load(job_dir / ".hydra" / "config.yaml")
     table = member_table(job_dir)
     metrics = pd.read_parquet(job_dir / store.METRICS_FILE)
-    partial = summarize_members(metrics, table, [None] * len(table))
+    partial = summarize_members(metrics, table, [None] * len(table), label_noise(cfg.task))
     return partial.assign(diverged_step=pd.NA, diverged=pd.NA, finished=False)  # divergence is only known at the end
 
 

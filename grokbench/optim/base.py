@@ -33,7 +33,8 @@ class PopulationOptimizer:
 
     @torch.no_grad()
     def step(self, active: torch.Tensor) -> None:
-        """active: (R,) bool; members that are not active (diverged) keep their parameters and state."""
+        """active: (R,) bool; members that are not active (diverged) keep their parameters (their optimizer state
+        still decays, harmless since a frozen member never trains again)."""
         self.steps += 1
         if self.count is not None:
             self.count += 1
