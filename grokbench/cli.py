@@ -1,11 +1,8 @@
 """`grokbench run|show|list|...` — thin: `run` hands its arguments to Hydra, the others to their modules."""
 from __future__ import annotations
 
-import argparse
 import importlib
-import logging
 import sys
-from pathlib import Path
 
 HELP = """\
 grokbench — grokking and memorization experiments, many seeds as one batched population.

@@ -42,6 +42,13 @@ class DType(enum.Enum):
     float32 = "float32"
     float64 = "float64"
 
+    @property
+    def torch(self):
+        """The torch.dtype of the same name (torch imported here, not at config import: `grokbench show` stays fast)."""
+        import torch
+
+        return getattr(torch, self.value)
+
 
 class Activation(enum.Enum):
     relu = "relu"

@@ -38,9 +38,5 @@ LOSSES = {"softmax_ce": softmax_ce, "stablemax_ce": stablemax_ce, "mse": mse}
 NORMALISED_LOGITS = {"softmax_ce": lambda z: z, "stablemax_ce": stablemax_log_s}
 
 
-def loss_dtype(cfg) -> torch.dtype:
-    return getattr(torch, cfg.dtype.value)
-
-
 def per_sample_loss(cfg, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return LOSSES[cfg.name](logits.to(loss_dtype(cfg)), y)
+    return LOSSES[cfg.name](logits.to(cfg.dtype.torch), y)

@@ -1,6 +1,5 @@
 """The tables a run writes: schema, one row per member × eval step, summary semantics, dirs that never collide."""
 import pandas as pd
-import pytest
 
 from conftest import grokbench
 

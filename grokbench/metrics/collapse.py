@@ -8,7 +8,7 @@ descent direction −∇L lines up with the weights W.
 """
 import torch
 
-from grokbench.losses import NORMALISED_LOGITS, loss_dtype, per_sample_loss
+from grokbench.losses import NORMALISED_LOGITS, per_sample_loss
 
 COLLAPSE_METRICS = {
     "sc_fraction": "fraction of train samples whose normaliser Σ_j exp(z_j − max z) equals exactly 1 in the loss dtype "
@@ -25,7 +25,7 @@ def sc_fraction(loss_cfg, logits: torch.Tensor) -> torch.Tensor:
     R = logits.shape[0]
     if loss_cfg.name not in NORMALISED_LOGITS:
         return torch.full((R,), float("nan"), device=logits.device)
-    g = NORMALISED_LOGITS[loss_cfg.name](logits.to(loss_dtype(loss_cfg)))  # (R, N, C) in the loss dtype
+    g = NORMALISED_LOGITS[loss_cfg.name](logits.to(loss_cfg.dtype.torch))  # (R, N, C) in the loss dtype
     normaliser = torch.exp(g - g.amax(-1, keepdim=True)).sum(-1)  # (R, N); same sum log_softmax takes
     return (normaliser == 1).float().mean(-1)  # ALGO LOGIC: exactly 1, no tolerance: that is the collapse
 

@@ -5,14 +5,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grokbench.config import DType, plain
+from grokbench.config import plain
 from grokbench.models.init import linear_init
 
 ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "tanh": torch.tanh, "silu": F.silu}
-
-
-def torch_dtype(dtype: DType) -> torch.dtype:
-    return getattr(torch, dtype.value)
 
 
 class MLP(nn.Module):
@@ -21,7 +17,7 @@ class MLP(nn.Module):
         self.cfg = cfg = plain(cfg)
         self.vocab_size, self.seq_len = data.vocab_size, data.seq_len
         self.act = ACTIVATIONS[cfg.activation.value]
-        dtype, width, scale = torch_dtype(cfg.dtype), cfg.width, cfg.init_scale
+        dtype, width, scale = cfg.dtype.torch, cfg.width, cfg.init_scale
         n_in = self.seq_len * self.vocab_size  # the concatenated one-hot input width, e.g. 2p
 
         def weight(name, fan_in, fan_out):

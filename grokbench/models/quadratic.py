@@ -12,7 +12,6 @@ import torch
 import torch.nn as nn
 
 from grokbench.models.init import gaussian_init
-from grokbench.models.mlp import torch_dtype
 from grokbench.seeding import generator
 
 BN_EPS, BN_MOMENTUM = 1e-5, 0.1  # nn.BatchNorm1d defaults
@@ -22,7 +21,7 @@ class Quadratic(nn.Module):
     def __init__(self, cfg, data, seeds):
         super().__init__()
         self.cfg, self.seeds = cfg, list(seeds)
-        p, N, dtype = data.vocab_size, cfg.width, torch_dtype(cfg.dtype)
+        p, N, dtype = data.vocab_size, cfg.width, cfg.dtype.torch
         std = cfg.init_std if cfg.init_std is not None else (16 * N) ** (-1 / 3)  # paper: (16N)^(-1/3) ≈ .05
         self.U = nn.Parameter(gaussian_init(seeds, "U", (p, N), std, dtype))  # (R, p, N)
         self.V = nn.Parameter(gaussian_init(seeds, "V", (p, N), std, dtype))  # (R, p, N)

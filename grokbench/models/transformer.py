@@ -25,7 +25,7 @@ class Transformer(nn.Module):
     def __init__(self, cfg, data, seeds):
         super().__init__()
         self.cfg, self.seeds = cfg, list(seeds)
-        dtype = getattr(torch, cfg.dtype.value)
+        dtype = cfg.dtype.torch
         d, ff, V, T = cfg.d_model, cfg.d_ff, data.vocab_size, data.seq_len
 
         def param(tensor):

@@ -12,7 +12,6 @@ import math
 import torch
 import torch.nn as nn
 
-from grokbench.models.mlp import torch_dtype
 from grokbench.models.init import gaussian_init
 
 
@@ -20,7 +19,7 @@ class TwoLayerReluFixedOutput(nn.Module):
     def __init__(self, cfg, data, seeds):
         super().__init__()
         self.cfg = cfg
-        p, m, dtype = data.x_train.shape[-1], cfg.width, torch_dtype(cfg.dtype)
+        p, m, dtype = data.x_train.shape[-1], cfg.width, cfg.dtype.torch
         self.W = nn.Parameter(gaussian_init(seeds, "W", (p, m), cfg.init_std, dtype))  # (R, p, m), w_j = W[:, :, j]
         a = torch.cat([torch.ones(m // 2), -torch.ones(m - m // 2)]) / math.sqrt(m)  # (m,) ±1/√m, half each
         self.register_buffer("a", a.to(dtype).expand(len(seeds), m).clone())  # (R, m), not trained

@@ -10,7 +10,6 @@ import math
 
 import torch
 
-from grokbench.models.mlp import torch_dtype
 from grokbench.seeding import generator
 from grokbench.tasks.dataset import Dataset
 
@@ -34,7 +33,7 @@ def sample(means: torch.Tensor, n: int, gen: torch.Generator):
 
 def build_xor_clusters(cfg, seeds) -> Dataset:
     norm = cfg.mu_norm if cfg.mu_norm is not None else cfg.mu_ratio * math.sqrt(cfg.p / cfg.n_train)
-    dtype = torch_dtype(cfg.dtype)
+    dtype = cfg.dtype.torch
     splits = []
     for seed in seeds:  # every draw from the member's own streams: member i == a standalone run of seed i
         means = orthogonal_means(cfg.p, norm, generator(seed, "xor/means"))
