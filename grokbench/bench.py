@@ -52,21 +52,11 @@ def device_name(device) -> str:
 
 def build(cfg, device):
     """What train_members builds: members, data, model, optimizer, and the step (grokbench/step.py)."""
-    from grokbench.models import build_model
-    from grokbench.optim import build_optimizer
-    from grokbench.population import member_tensor, members
+    from grokbench.population import build_population, members
     from grokbench.step import Stepper
-    from grokbench.tasks import build_task
 
     table = members(cfg)
-    seeds = table["seed"].tolist()
-    data = build_task(cfg.task, seeds, device)
-    model = build_model(cfg.model, data, seeds, device)
-    lr, wd = (member_tensor(table, f"optimizer.{k}", device) for k in ("lr", "weight_decay"))
-    opt = build_optimizer(cfg.optimizer, model.parameters(), lr, wd)
-    R = len(table)
-    active = torch.ones(R, dtype=torch.bool, device=device)
-    diverged = torch.full((R,), -1, dtype=torch.long, device=device)
+    data, model, opt, lr, wd, active, diverged = build_population(cfg, table, device)
     stepper = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged, device, cfg.train.tf32)
     return table, data, model, opt, lr, wd, stepper
 

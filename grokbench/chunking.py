@@ -35,23 +35,14 @@ def chunk_size(cfg, n_members: int, device: torch.device) -> int:
 def member_bytes(cfg, device: torch.device) -> float:
     """Peak device bytes per member of one training step plus one evaluation, measured on a trial population."""
     from grokbench.metrics import evaluate
-    from grokbench.models import build_model
-    from grokbench.optim import build_optimizer
-    from grokbench.population import member_tensor, members
+    from grokbench.population import build_population, members
     from grokbench.step import train_step
-    from grokbench.tasks import build_task
 
     table = members(cfg).iloc[:TRIAL_MEMBERS]
-    seeds = table["seed"].tolist()
     torch.cuda.synchronize(device)
     base = torch.cuda.memory_allocated(device)
     torch.cuda.reset_peak_memory_stats(device)
-    data = build_task(cfg.task, seeds, device)
-    model = build_model(cfg.model, data, seeds, device)
-    lr, wd = (member_tensor(table, f"optimizer.{k}", device) for k in ("lr", "weight_decay"))
-    opt = build_optimizer(cfg.optimizer, model.parameters(), lr, wd)
-    active = torch.ones(len(table), dtype=torch.bool, device=device)
-    diverged = torch.full((len(table),), -1, dtype=torch.long, device=device)
+    data, model, opt, _, _, active, diverged = build_population(cfg, table, device)
     train_step(model, opt, cfg.loss, data.x_train, data.y_train, active, diverged, 0)
     evaluate(model, data, cfg.loss)
     torch.cuda.synchronize(device)

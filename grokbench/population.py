@@ -1,5 +1,6 @@
 """A population = seeds × the per-member hyperparameter grid, trained as one batched model."""
 import itertools
+from typing import NamedTuple
 
 import pandas as pd
 import torch
@@ -21,3 +22,29 @@ def members(cfg) -> pd.DataFrame:
 
 def member_tensor(table: pd.DataFrame, column: str, device) -> torch.Tensor:
     return torch.tensor(table[column].to_numpy(), dtype=torch.float64, device=device)  # (R,)
+
+
+class Population(NamedTuple):
+    data: object  # tasks.Dataset, one split per member
+    model: torch.nn.Module
+    opt: object  # a PopulationOptimizer (possibly wrapped by ⊥Grad / Grokfast)
+    lr: torch.Tensor  # (R,)
+    weight_decay: torch.Tensor  # (R,)
+    active: torch.Tensor  # (R,) bool, False once a member diverged (frozen from then on)
+    diverged_step: torch.Tensor  # (R,) long, -1 while the member is healthy
+
+
+def build_population(cfg, table: pd.DataFrame, device) -> Population:
+    """Data, model, optimizer and divergence state of the members in `table`, all on `device`."""
+    from grokbench.models import build_model
+    from grokbench.optim import build_optimizer
+    from grokbench.tasks import build_task
+
+    seeds, R = table["seed"].tolist(), len(table)
+    data = build_task(cfg.task, seeds, device)
+    model = build_model(cfg.model, data, seeds, device)
+    lr, wd = (member_tensor(table, f"optimizer.{k}", device) for k in ("lr", "weight_decay"))
+    opt = build_optimizer(cfg.optimizer, model.parameters(), lr, wd)
+    active = torch.ones(R, dtype=torch.bool, device=device)
+    diverged_step = torch.full((R,), -1, dtype=torch.long, device=device)
+    return Population(data, model, opt, lr, wd, active, diverged_step)

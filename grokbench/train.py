@@ -20,14 +20,11 @@ from grokbench.config import plain
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr_table
 from grokbench.metrics.phases import label_noise
-from grokbench.models import build_model
-from grokbench.optim import build_optimizer
-from grokbench.population import member_tensor, members
+from grokbench.population import build_population, members
 from grokbench.progress import Progress
 from grokbench.seeding import generator
 from grokbench.step import Stepper
 from grokbench.summary import summarize_members
-from grokbench.tasks import build_task
 
 log = logging.getLogger("grokbench")
 EVALS_AUTO = 100  # train.eval_every=null: about this many evenly spaced evals per run (plus the log-spaced ones)
@@ -154,16 +151,11 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
     # ----------------------------------------------------------------------------------------- setup
     device = resolve_device(cfg.device.value)
     seeds = table["seed"].tolist()
-    data = build_task(cfg.task, seeds, device)
-    model = build_model(cfg.model, data, seeds, device)
-    lr, wd = (member_tensor(table, f"optimizer.{k}", device) for k in ("lr", "weight_decay"))
-    opt = build_optimizer(cfg.optimizer, model.parameters(), lr, wd)
+    data, model, opt, _, _, active, diverged_step = build_population(cfg, table, device)
     R, n_train = len(table), data.y_train.shape[1]
     full_batch = cfg.train.batch_size is None or cfg.train.batch_size >= n_train
     sampler = None if full_batch else MinibatchSampler(seeds, n_train, cfg.train.batch_size)
     schedule = eval_steps(cfg.train.max_steps, cfg.train.eval_every, cfg.train.eval_log_points)
-    active = torch.ones(R, dtype=torch.bool, device=device)  # False once a member diverged (frozen from then on)
-    diverged_step = torch.full((R,), -1, dtype=torch.long, device=device)
     recorder, step, streak = Recorder(table), 0, 0
     take_step = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged_step, device, cfg.train.tf32)
 
