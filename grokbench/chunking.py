@@ -44,7 +44,7 @@ def member_bytes(cfg, device: torch.device) -> float:
     torch.cuda.reset_peak_memory_stats(device)
     data, model, opt, _, _, active, diverged = build_population(cfg, table, device)
     train_step(model, opt, cfg.loss, data.x_train, data.y_train, active, diverged, 0)
-    evaluate(model, data, cfg.loss)
+    evaluate(model, data, cfg.loss, cfg.train.nlm_metrics)  # NLM adds a backward pass: measure it too
     torch.cuda.synchronize(device)
     peak = torch.cuda.max_memory_allocated(device) - base
     del data, model, opt
