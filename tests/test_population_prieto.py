@@ -62,28 +62,36 @@ def test_transformer_resumes_its_dropout_stream(tmp_path):
     np.testing.assert_allclose(resumed["train_loss"].to_numpy(), whole["train_loss"].to_numpy(), rtol=1e-6)
 
 
-def test_transformer_layer_equals_torch_encoder_layer():
-    """With the same weights and dropout off, one member computes what nn.TransformerEncoderLayer (post-LN, ReLU) does."""
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_transformer_layer_equals_torch_encoder_layer(n_layers):
+    """With the same weights and dropout off, one member computes what a stack of nn.TransformerEncoderLayer (post-LN,
+    ReLU) does: also when its final layer only computes the read-out position."""
     import torch
 
     from grokbench.models import build_model
     from grokbench.tasks import build_task
 
-    cfg = compose_config([*SMALL_TRANSFORMER, "task.encoding=equals_token", "seeds=[5]", "device=cpu"])
+    cfg = compose_config([*SMALL_TRANSFORMER, f"model.n_layers={n_layers}", "task.encoding=equals_token", "seeds=[5]",
+                          "device=cpu"])
     data = build_task(cfg.task, [5], "cpu")
     model = build_model(cfg.model, data, [5], "cpu").eval()
-    L = model.layers[0]
-    ref = torch.nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, dropout=0.0, batch_first=True).eval()
+    refs = []
+    for L in model.layers:
+        ref = torch.nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, dropout=0.0, batch_first=True).eval()
+        with torch.no_grad():
+            ref.self_attn.in_proj_weight.copy_(L.w_qkv[0].T)
+            ref.self_attn.in_proj_bias.copy_(L.b_qkv[0])
+            ref.self_attn.out_proj.weight.copy_(L.w_o[0].T)
+            ref.self_attn.out_proj.bias.copy_(L.b_o[0])
+            ref.linear1.weight.copy_(L.w_1[0].T), ref.linear1.bias.copy_(L.b_1[0])
+            ref.linear2.weight.copy_(L.w_2[0].T), ref.linear2.bias.copy_(L.b_2[0])
+            ref.norm1.weight.copy_(L.ln1_g[0]), ref.norm1.bias.copy_(L.ln1_b[0])
+            ref.norm2.weight.copy_(L.ln2_g[0]), ref.norm2.bias.copy_(L.ln2_b[0])
+        refs.append(ref)
     with torch.no_grad():
-        ref.self_attn.in_proj_weight.copy_(L.w_qkv[0].T)
-        ref.self_attn.in_proj_bias.copy_(L.b_qkv[0])
-        ref.self_attn.out_proj.weight.copy_(L.w_o[0].T)
-        ref.self_attn.out_proj.bias.copy_(L.b_o[0])
-        ref.linear1.weight.copy_(L.w_1[0].T), ref.linear1.bias.copy_(L.b_1[0])
-        ref.linear2.weight.copy_(L.w_2[0].T), ref.linear2.bias.copy_(L.b_2[0])
-        ref.norm1.weight.copy_(L.ln1_g[0]), ref.norm1.bias.copy_(L.ln1_b[0])
-        ref.norm2.weight.copy_(L.ln2_g[0]), ref.norm2.bias.copy_(L.ln2_b[0])
         x = data.x_test[0]  # (N, 3)
-        hidden = ref(model.tok_emb[0][x] + model.pos_emb[0])  # (N, 3, d)
+        hidden = model.tok_emb[0][x] + model.pos_emb[0]  # (N, 3, d)
+        for ref in refs:
+            hidden = ref(hidden)
         expected = hidden[:, -1] @ model.w_out[0] + model.b_out[0]
         torch.testing.assert_close(model(data.x_test)[0], expected, rtol=1e-4, atol=1e-5)

@@ -4,7 +4,8 @@ Member r, per layer (torch.nn.TransformerEncoderLayer's defaults, the layer Prie
 feed-forward, dropout after attention weights, attention output, FF activation and FF output):
     x = LN(x + Drop(MHA(x)));  x = LN(x + Drop(W2 Drop(relu(W1 x))))
 Every weight has a leading member dim R and every op is a batched einsum, so R members are one model. No causal mask
-(an encoder); the last token (b, or "=" with task.encoding=equals_token) carries the read-out.
+(an encoder); the last token (b, or "=" with task.encoding=equals_token) carries the read-out, so the final layer
+computes only that position (the logits are the same; the equality test covers it).
 Init: nn.Linear's default U(±1/√fan_in) for every linear map and bias, N(0, 1) embeddings (nn.Embedding), LN 1/0;
 torch's MultiheadAttention would use xavier for q, k, v and zero attention biases instead — a small difference.
 With equal weights and dropout off, a member equals nn.TransformerEncoderLayer exactly (tested).
@@ -79,25 +80,31 @@ class Transformer(nn.Module):
     def layer_norm(x, g, b):  # x (R, N, T, d); g, b (R, d)
         return F.layer_norm(x, x.shape[-1:], eps=1e-5) * g[:, None, None] + b[:, None, None]
 
-    def attention(self, layer, x):
+    def attention(self, layer, x, queries: slice):
+        """Self-attention output at the positions `queries` (keys and values from every position)."""
         R, N, T, d = x.shape
         h = self.cfg.n_heads
         qkv = torch.einsum("rntd,rde->rnte", x, layer.w_qkv) + layer.b_qkv[:, None, None]  # (R, N, T, 3d)
         q, k, v = qkv.view(R, N, T, 3, h, d // h).unbind(3)  # (R, N, T, h, dh) each
-        scores = torch.einsum("rnthe,rnshe->rnhts", q, k) / math.sqrt(d // h)  # (R, N, h, T, T)
+        q = q[:, :, queries]  # (R, N, Q, h, dh)
+        scores = torch.einsum("rnqhe,rnshe->rnhqs", q, k) / math.sqrt(d // h)  # (R, N, h, Q, T)
         att = self.drop(scores.softmax(-1))
-        out = torch.einsum("rnhts,rnshe->rnthe", att, v).reshape(R, N, T, d)  # (R, N, T, d)
-        return torch.einsum("rntd,rde->rnte", out, layer.w_o) + layer.b_o[:, None, None]
+        out = torch.einsum("rnhqs,rnshe->rnqhe", att, v).flatten(-2)  # (R, N, Q, d)
+        return torch.einsum("rnqd,rde->rnqe", out, layer.w_o) + layer.b_o[:, None, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (R, N, T) token ids → logits (R, N, C)."""
         R = x.shape[0]
         rows = torch.arange(R, device=x.device)[:, None, None]
         h = self.tok_emb[rows, x] + self.pos_emb[:, None]  # (R, N, T, d)
-        for layer in self.layers:  # post-LN: normalise after each residual sum
-            h = self.layer_norm(h + self.drop(self.attention(layer, h)), layer.ln1_g, layer.ln1_b)
+        for i, layer in enumerate(self.layers):  # post-LN: normalise after each residual sum
+            # Only the last position is read out, so the final layer computes its queries, feed-forward and norms
+            # there alone: the same logits for about half the final layer's work (its FF dominates the step).
+            queries = slice(-1, None) if i == len(self.layers) - 1 else slice(None)
+            h = h[:, :, queries] + self.drop(self.attention(layer, h, queries))
+            h = self.layer_norm(h, layer.ln1_g, layer.ln1_b)
             f = self.drop(F.relu(torch.einsum("rntd,rdf->rntf", h, layer.w_1) + layer.b_1[:, None, None]))
             f = torch.einsum("rntf,rfd->rntd", f, layer.w_2) + layer.b_2[:, None, None]
             h = self.layer_norm(h + self.drop(f), layer.ln2_g, layer.ln2_b)
-        last = h[:, :, -1]  # (R, N, d): read-out at the last position
+        last = h[:, :, -1]  # (R, N, d): read-out at the last position (the only one the final layer kept)
         return torch.einsum("rnd,rdc->rnc", last, self.w_out) + self.b_out[:, None]
