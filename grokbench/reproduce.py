@@ -6,7 +6,8 @@ A claim is {metric, min and/or max, at_step (metrics.parquet columns only), wher
 - a summary.parquet column is read per member, a null step meaning "never" (+inf);
 - the claim holds when the MEDIAN over members lies within [min, max]; the table also shows min-max and n;
 - `where: {loss.dtype: float16}` restricts a claim to the job(s) of a multirun whose config has those values (an
-  experiment that sets hydra.sweeper.params is run as a multirun, every other one as a single run).
+  experiment that sets hydra.sweeper.params is run as a multirun, every other one as a single run); a key that is a
+  member column of summary.parquet (`optimizer.weight_decay`, `seed`) restricts it to those members of each job.
 Prints the table, writes reproduce.md and reproduce.json next to the outputs; exit 0 if every claim holds, else 1.
 """
 from __future__ import annotations
@@ -71,23 +72,44 @@ def check_claim(claim: dict, metrics: pd.DataFrame, summary: pd.DataFrame) -> di
     }
 
 
+def split_where(where: dict, summary: pd.DataFrame):
+    """`where` keys that are member columns of summary.parquet (seed, optimizer.weight_decay, …) select members;
+    the others are config keys that select jobs of a multirun."""
+    where = where or {}
+    members = {k: v for k, v in where.items() if k in summary.columns}
+    return {k: v for k, v in where.items() if k not in members}, members
+
+
 def job_matches(job_dir: Path, where: dict) -> bool:
     if not where:
         return True
     cfg = OmegaConf.load(job_dir / ".hydra" / "config.yaml")
-    return all(str(OmegaConf.select(cfg, key)) == str(value) for key, value in (where or {}).items())
+    return all(str(OmegaConf.select(cfg, key)) == str(value) for key, value in where.items())
+
+
+def select_members(metrics: pd.DataFrame, summary: pd.DataFrame, where: dict):
+    keep = np.ones(len(summary), dtype=bool)
+    for key, value in where.items():
+        keep &= np.isclose(pd.to_numeric(summary[key], errors="coerce"), float(value))
+    summary = summary[keep]
+    return metrics[metrics["member"].isin(summary["member"])], summary
 
 
 def check_all(expect, job_dirs: List[Path]) -> List[dict]:
     rows = []
     for claim in expect or []:
         claim = dict(claim)
-        matching = [j for j in job_dirs if job_matches(j, claim.get("where"))]
-        for job in matching:
+        matched = False
+        for job in job_dirs:
             metrics = pd.read_parquet(job / store.METRICS_FILE)
             summary = pd.read_parquet(job / store.SUMMARY_FILE)
+            job_where, member_where = split_where(claim.get("where"), summary)
+            if not job_matches(job, job_where):
+                continue
+            matched = True
+            metrics, summary = select_members(metrics, summary, member_where)
             rows.append({**check_claim(claim, metrics, summary), "job": str(job)})
-        if not matching:  # a crashed or missing job must not make its claims disappear
+        if not matched:  # a crashed or missing job must not make its claims disappear
             empty = pd.DataFrame(columns=["step", claim["metric"]])
             rows.append({**check_claim(claim, empty, pd.DataFrame(columns=[claim["metric"]])), "job": None})
     return rows
@@ -152,15 +174,15 @@ def main(argv) -> int:
         overrides.pop(i)
     if name not in experiments():
         return fail(f"experiment {name!r} is invalid; allowed: {', '.join(experiments())}")
-    from grokbench.compose import compose_config, one_line, preflight
+    from grokbench.compose import compose_config, one_line, preflight, sweep_combinations
 
     composed = [f"experiment={name}", *overrides]
-    try:
-        preflight(composed, multirun=False)
-        cfg = compose_config(composed, return_hydra_config=True)
+    try:  # an experiment that sets hydra.sweeper.params runs as a multirun: its overrides may sweep too
+        sweep = bool(OmegaConf.select(compose_config(composed[:1], return_hydra_config=True), "hydra.sweeper.params"))
+        preflight(composed, multirun=sweep)
+        cfg = compose_config(sweep_combinations(composed, sweep)[0], return_hydra_config=True)
     except Exception as err:
         return fail(one_line(err))
-    sweep = bool(OmegaConf.select(cfg, "hydra.sweeper.params"))
     dir_key = "hydra.sweep.dir" if sweep else "hydra.run.dir"
     given = [o.split("=", 1)[1] for o in overrides if o.startswith(dir_key + "=")]
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")

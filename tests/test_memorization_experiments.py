@@ -1,7 +1,11 @@
 """Smoke runs of the Doshi et al. 2024 and Xu et al. 2024 published configs (shrunk), their expect: keys, and the
 slow reproductions (pytest -m slow)."""
+import json
+
 import pandas as pd
 import pytest
+
+from conftest import grokbench
 
 from grokbench.compose import CONFIG_DIR, compose_config
 from grokbench.train import train
@@ -37,6 +41,17 @@ def test_doshi_phase_configs_differ_only_in_weight_decay():
     cfg = compose_config(["experiment=doshi2024/full_inversion"])
     assert (cfg.task.p, cfg.task.train_fraction, cfg.task.corruption, cfg.model.width) == (97, 0.5, 0.35, 500)
     assert (cfg.optimizer.lr, cfg.optimizer.beta2, cfg.train.max_steps, cfg.loss.name) == (0.01, 0.98, 2000, "mse")
+
+
+def test_reproduce_phase_diagram_takes_a_narrower_sweep_and_checks_its_cells(tmp_path):
+    """The sweep's own ξ list is replaced from the command line; claims on ξ = .35 cells read one member each."""
+    r = grokbench("reproduce", "doshi2024/phase_diagram", *SHRINK["doshi2024"], "device=cpu", "task.corruption=0.1,0.35",
+                  "population.grid.optimizer.weight_decay=[0,15,20]", f"hydra.sweep.dir={tmp_path}", cwd=tmp_path)
+    assert r.returncode in (0, 1), r.stderr[-2000:]  # 1: a 3-step run need not land in the published phases
+    claims = json.loads((tmp_path / "reproduce.json").read_text())["claims"]
+    assert sorted({c["job"] for c in claims}) == [str(tmp_path / "0"), str(tmp_path / "1")]
+    cells = [c for c in claims if c["where"]]
+    assert len(cells) == 5 and all(c["n"] == 1 and c["job"] == str(tmp_path / "1") for c in cells)
 
 
 # ----------------------------------------------------------------------------------------- reproductions (slow)

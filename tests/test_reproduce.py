@@ -145,6 +145,25 @@ def test_a_claim_whose_job_is_missing_fails_instead_of_vanishing():
     assert len(rows) == 1 and rows[0]["n"] == 0 and not rows[0]["passed"]
 
 
+def test_where_on_a_member_column_selects_members_and_a_config_key_selects_jobs(tmp_path):
+    """phase_diagram-style claims: one job per ξ, the weight decays are members of each job's population."""
+    from grokbench.reproduce import check_all
+
+    for xi, train_accs in ((0.0, [1.0, 0.9]), (0.35, [0.98, 0.65])):
+        job = tmp_path / f"xi{xi}"
+        (job / ".hydra").mkdir(parents=True)
+        OmegaConf.save(OmegaConf.create({"task": {"corruption": xi}}), job / ".hydra" / "config.yaml")
+        pd.DataFrame({"step": [10, 10], "member": [0, 1], "train_acc": train_accs}).to_parquet(job / "metrics.parquet")
+        pd.DataFrame({"member": [0, 1], "optimizer.weight_decay": [0.0, 15.0],
+                      "final_train_acc": train_accs}).to_parquet(job / "summary.parquet")
+    jobs = sorted(tmp_path.iterdir())
+    claim = {"metric": "final_train_acc", "max": 0.7, "where": {"task.corruption": 0.35, "optimizer.weight_decay": 15}}
+    rows = check_all([claim], jobs)
+    assert [(r["n"], r["median"], r["passed"]) for r in rows] == [(1, 0.65, True)]
+    rows = check_all([{**claim, "metric": "train_acc", "at_step": 10, "where": {"optimizer.weight_decay": 0.0}}], jobs)
+    assert [(r["n"], r["median"], r["passed"]) for r in rows] == [(1, 1.0, False), (1, 0.98, False)]
+
+
 def test_nan_final_value_fails_a_min_claim_but_never_reached_step_is_infinite():
     metrics, _ = tables()
     summary = pd.DataFrame({"member": [0, 1, 2], "final_test_acc": [0.5, math.nan, math.nan],
