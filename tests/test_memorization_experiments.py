@@ -62,12 +62,12 @@ def median_at(metrics: pd.DataFrame, metric: str, step: int) -> float:
 
 @pytest.mark.slow
 def test_xu_fast_lr_small_reproduces(run):
-    """~1-3 min on 2 CPU cores: train 100 % by step 2 while test is at chance, then test ≥ 80 % (docs)."""
+    """~1-3 min on 2 CPU cores: train 100 % by step 2 while test is at chance, then test ≥ 95 % (docs)."""
     _, metrics, _ = run(["experiment=xu2024/fast_lr_small", "device=cpu"], tiny=False)
     assert metrics["member"].nunique() == 20
     assert median_at(metrics, "train_acc", 2) >= 0.99
     assert median_at(metrics, "test_acc", 1) <= 0.6
-    assert median_at(metrics, "test_acc", 20) >= 0.8
+    assert median_at(metrics, "test_acc", 20) >= 0.95
 
 
 @pytest.mark.slow
