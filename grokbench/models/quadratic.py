@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from grokbench.models.init import gaussian_init
-from grokbench.seeding import generator
+from grokbench.models.member_dropout import MemberDropout
 
 BN_EPS, BN_MOMENTUM = 1e-5, 0.1  # nn.BatchNorm1d defaults
 
@@ -32,36 +32,7 @@ class Quadratic(nn.Module):
             self.bn_bias = nn.Parameter(torch.zeros(R, 1, N, dtype=dtype))
             self.register_buffer("running_mean", torch.zeros(R, 1, N, dtype=dtype))
             self.register_buffer("running_var", torch.ones(R, 1, N, dtype=dtype))
-        self.dropout_gens = None  # one device generator per member, made on first use (the device is known then)
-        self.pending_gen_states = None
-
-    # ----------------------------------------------------------------------------------------- dropout streams
-    def _generators(self, device):
-        """Member r's dropout masks come from its own stream on the device, so it equals a standalone run."""
-        if self.dropout_gens is None:
-            self.dropout_gens = [torch.Generator(device=device).manual_seed(generator(s, "dropout").initial_seed())
-                                 for s in self.seeds]
-            if self.pending_gen_states is not None:  # resumed from a checkpoint
-                for g, state in zip(self.dropout_gens, self.pending_gen_states):
-                    g.set_state(state)
-                self.pending_gen_states = None
-        return self.dropout_gens
-
-    def get_extra_state(self):
-        gens = self.dropout_gens
-        return {"dropout_gens": None if gens is None else [g.get_state() for g in gens],
-                "pending": self.pending_gen_states}
-
-    def set_extra_state(self, state):
-        states = state["dropout_gens"] if state["dropout_gens"] is not None else state["pending"]
-        self.dropout_gens, self.pending_gen_states = None, states
-
-    def dropout(self, h: torch.Tensor) -> torch.Tensor:
-        """Inverted dropout as nn.Dropout, masks drawn per member: h (R, B, N) → (R, B, N)."""
-        keep = 1 - self.cfg.dropout
-        gens = self._generators(h.device)
-        noise = torch.stack([torch.rand(h.shape[1:], generator=g, device=h.device, dtype=h.dtype) for g in gens])
-        return h * (noise < keep) / keep
+        self.dropout = MemberDropout(seeds, cfg.dropout)  # before the square, train only
 
     # ----------------------------------------------------------------------------------------- forward
     def batch_norm(self, z: torch.Tensor) -> torch.Tensor:
@@ -81,8 +52,7 @@ class Quadratic(nn.Module):
         """x: (R, B, 2) token ids (a, b) → logits (R, B, C)."""
         rows = torch.arange(x.shape[0], device=x.device)[:, None]  # (R, 1)
         h = self.U[rows, x[..., 0]] + self.V[rows, x[..., 1]]  # (R, B, N) = U e_a + V e_b
-        if self.training and self.cfg.dropout > 0:
-            h = self.dropout(h)
+        h = self.dropout(h)
         z = h * h  # ALGO LOGIC: the quadratic activation of Doshi et al. 2024
         if self.cfg.batch_norm:
             z = self.batch_norm(z)

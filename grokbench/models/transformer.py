@@ -9,8 +9,7 @@ computes only that position (the logits are the same; the equality test covers i
 Init: nn.Linear's default U(±1/√fan_in) for every linear map and bias, N(0, 1) embeddings (nn.Embedding), LN 1/0;
 torch's MultiheadAttention would use xavier for q, k, v and zero attention biases instead — a small difference.
 With equal weights and dropout off, a member equals nn.TransformerEncoderLayer exactly (tested).
-Dropout masks come from one device generator per member, seeded from that member's seed, so member i draws exactly
-the masks a standalone run of seed i draws (the generator states are saved in the model's state_dict for resume).
+Dropout masks: models/member_dropout.py (member i draws exactly the masks a standalone run of seed i draws).
 """
 import math
 
@@ -19,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grokbench.models.init import gaussian_init, linear_init
-from grokbench.seeding import generator
+from grokbench.models.member_dropout import MemberDropout
 
 
 class Transformer(nn.Module):
@@ -49,31 +48,7 @@ class Transformer(nn.Module):
             layer.ln2_g, layer.ln2_b = param(torch.ones(len(seeds), d, dtype=dtype)), param(torch.zeros(len(seeds), d, dtype=dtype))
             self.layers.append(layer)
         self.w_out, self.b_out = linear("w_out", d, data.n_classes)
-        self.dropout_gens = None  # made on first use, on the device the model lives on
-
-    # ------------------------------------------------------------------------------------------ dropout
-    def generators(self, device):
-        if self.dropout_gens is None:
-            self.dropout_gens = [torch.Generator(device).manual_seed(generator(s, "dropout").initial_seed())
-                                 for s in self.seeds]
-        return self.dropout_gens
-
-    def drop(self, x: torch.Tensor) -> torch.Tensor:
-        """Inverted dropout with one mask per member drawn from that member's generator; x: (R, …)."""
-        p = self.cfg.dropout
-        if not self.training or p == 0:
-            return x
-        keep = torch.stack([torch.rand(x.shape[1:], generator=g, device=x.device) for g in self.generators(x.device)])
-        return x * (keep >= p).to(x.dtype) / (1 - p)
-
-    def get_extra_state(self):
-        return [g.get_state() for g in self.dropout_gens] if self.dropout_gens is not None else None
-
-    def set_extra_state(self, state):
-        if state is not None:
-            gens = self.generators(self.tok_emb.device)
-            for g, s in zip(gens, state):
-                g.set_state(s)
+        self.drop = MemberDropout(seeds, cfg.dropout)  # one module: one mask stream per member
 
     # ------------------------------------------------------------------------------------------ forward
     @staticmethod
