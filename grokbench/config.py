@@ -165,6 +165,7 @@ class TransformerConfig:
     n_heads: int = 4  # attention heads, >= 1
     d_ff: int = 2048  # feed-forward width, >= 1 (2048: TransformerEncoderLayer's default, which the paper's code keeps)
     dropout: float = 0.1  # on attention weights, attention output, FF hidden and FF output, in [0, 1)
+    positional: bool = True  # learned position embeddings; false = token embeddings only (Prieto et al.'s code)
     dtype: DType = DType.float32  # parameters and forward pass
 
     def __post_init__(self) -> None:

@@ -36,7 +36,8 @@ class Transformer(nn.Module):
                     param(linear_init(seeds, name + "_b", fan_in, (fan_out,), 1.0, dtype)))
 
         self.tok_emb = param(gaussian_init(seeds, "tok_emb", (V, d), 1.0, dtype))  # (R, V, d)
-        self.pos_emb = param(gaussian_init(seeds, "pos_emb", (T, d), 1.0, dtype))  # (R, T, d)
+        # positional=false (Prieto et al.'s code): the read-out position is still told apart, by its own query
+        self.pos_emb = param(gaussian_init(seeds, "pos_emb", (T, d), 1.0, dtype)) if cfg.positional else None
         self.layers = nn.ModuleList()
         for i in range(cfg.n_layers):
             layer = nn.Module()
@@ -71,7 +72,9 @@ class Transformer(nn.Module):
         """x: (R, N, T) token ids → logits (R, N, C)."""
         R = x.shape[0]
         rows = torch.arange(R, device=x.device)[:, None, None]
-        h = self.tok_emb[rows, x] + self.pos_emb[:, None]  # (R, N, T, d)
+        h = self.tok_emb[rows, x]  # (R, N, T, d)
+        if self.pos_emb is not None:
+            h = h + self.pos_emb[:, None]
         for i, layer in enumerate(self.layers):  # post-LN: normalise after each residual sum
             # Only the last position is read out, so the final layer computes its queries, feed-forward and norms
             # there alone: the same logits for about half the final layer's work (its FF dominates the step).
