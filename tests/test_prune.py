@@ -62,3 +62,17 @@ def test_cli_writes_table_png_parquet(tmp_path):
     assert set(curves["order"]) == {"low_ipr", "random"} and curves["member"].nunique() == 2
     bad = grokbench("analyze", "prune", str(tmp_path / "nothing"))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_a_chunked_run_prunes_like_the_unchunked_one(tmp_path):
+    """population.chunk trains members in chunks with one checkpoint each; analyze prune reads every chunk."""
+    curves = {}
+    for name, extra in (("whole", []), ("chunked", ["population.chunk=1"])):
+        out = tmp_path / name
+        ok = grokbench("run", "device=cpu", "task.p=11", "model.width=8", *QUAD, *extra, f"hydra.run.dir={out}")
+        assert ok.returncode == 0, ok.stderr
+        res = grokbench("analyze", "prune", str(out), "--order", "low_ipr")
+        assert res.returncode == 0, res.stderr
+        curves[name] = pd.read_parquet(out / "prune" / "prune.parquet")
+    assert (tmp_path / "chunked" / "chunks" / "1" / "checkpoint.pt").exists()
+    pd.testing.assert_frame_equal(curves["chunked"], curves["whole"], atol=1e-6, check_dtype=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def prune(args) -> int:
+    import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
@@ -14,12 +15,18 @@ def prune(args) -> int:
     from grokbench.analysis.prune import ORDERS, median_table, plot, prune_curves, load_run
 
     run_dir = Path(args.run_dir)
-    cfg, table, data, model = load_run(run_dir, args.device)
-    if not hasattr(model, "prune_neurons"):
-        print(f"grokbench: error: model={cfg.model.name} has no neurons over Z_p to prune; allowed: quadratic",
-              file=sys.stderr)
-        return 2
-    curves = prune_curves(cfg, table, data, model, orders=args.order or ORDERS)
+    parts = []
+    for cfg, table, data, model in load_run(run_dir, args.device):  # chunk by chunk for a chunked run
+        if not hasattr(model, "prune_neurons"):
+            print(f"grokbench: error: model={cfg.model.name} has no neurons over Z_p to prune; allowed: quadratic",
+                  file=sys.stderr)
+            return 2
+        parts.append(prune_curves(cfg, table, data, model, orders=args.order or ORDERS))
+    rank = {order: i for i, order in enumerate(args.order or ORDERS)}  # the row order of an unchunked run
+    curves = pd.concat(parts, ignore_index=True).sort_values(
+        ["order", "fraction", "member"], key=lambda c: c.map(rank) if c.name == "order" else c, kind="stable",
+        ignore_index=True)
+    table = curves.drop_duplicates("member")
     out = run_dir / "prune"
     out.mkdir(exist_ok=True)
     store.write_parquet(curves, out / "prune.parquet")

@@ -29,24 +29,34 @@ HPARAMS = ["optimizer.lr", "optimizer.weight_decay"]
 
 
 def load_run(run_dir: Path, device: str = "cpu"):
-    """Rebuild a finished run's config, data and trained model from RUN_DIR (its .hydra overrides + checkpoint.pt)."""
+    """Rebuild a finished run from RUN_DIR (its .hydra overrides + checkpoints): yields (cfg, table, data, model) once
+    per chunk it was trained in (population.chunk; one chunk in memory at a time), or once for an unchunked run."""
+    import json
+
     from grokbench.compose import compose_config
 
-    ckpt = store.load_checkpoint(run_dir / store.CHECKPOINT_FILE)
-    if ckpt is None:
-        raise FileNotFoundError(f"{run_dir / store.CHECKPOINT_FILE} not found")
     overrides_file = run_dir / ".hydra" / "overrides.yaml"
     overrides = list(OmegaConf.load(overrides_file)) if overrides_file.exists() else []
     cfg = compose_config([o for o in overrides if not o.lstrip("+~").startswith("hydra.")])
-    if OmegaConf.to_yaml(cfg, resolve=True) != ckpt["config"]:
-        raise ValueError(f"{run_dir}: .hydra/overrides.yaml does not recompose the checkpoint's config")
     table = members(cfg)
-    seeds = table["seed"].tolist()
+    size_file = run_dir / "chunks" / "size.json"
+    if size_file.exists():
+        size = json.loads(size_file.read_text())["members_per_chunk"]
+        parts = [(table.iloc[i : i + size], run_dir / "chunks" / str(i // size)) for i in range(0, len(table), size)]
+    else:
+        parts = [(table, run_dir)]
     dev = resolve_device(device)
-    data = build_task(cfg.task, seeds, dev)
-    model = build_model(cfg.model, data, seeds, dev)
-    model.load_state_dict(ckpt["model"])
-    return cfg, table, data, model
+    for rows, part_dir in parts:
+        ckpt = store.load_checkpoint(part_dir / store.CHECKPOINT_FILE)
+        if ckpt is None:
+            raise FileNotFoundError(f"{part_dir / store.CHECKPOINT_FILE} not found")
+        if OmegaConf.to_yaml(cfg, resolve=True) != ckpt["config"]:
+            raise ValueError(f"{run_dir}: .hydra/overrides.yaml does not recompose the checkpoint's config")
+        seeds = rows["seed"].tolist()
+        data = build_task(cfg.task, seeds, dev)
+        model = build_model(cfg.model, data, seeds, dev)
+        model.load_state_dict(ckpt["model"])
+        yield cfg, rows, data, model
 
 
 def neuron_order(model, table: pd.DataFrame, order: str) -> torch.Tensor:
