@@ -165,7 +165,8 @@ class TransformerConfig:
     n_heads: int = 4  # attention heads, >= 1
     d_ff: int = 2048  # feed-forward width, >= 1 (2048: TransformerEncoderLayer's default, which the paper's code keeps)
     dropout: float = 0.1  # on attention weights, attention output, FF hidden and FF output, in [0, 1)
-    positional: bool = True  # learned position embeddings; false = token embeddings only (Prieto et al.'s code)
+    positional: bool = True  # learned position embeddings; false = token embeddings only (Prieto et al.'s code;
+    # needs task.encoding=onehot_concat, where the read-out token b tells itself apart from a by its own query)
     dtype: DType = DType.float32  # parameters and forward pass
 
     def __post_init__(self) -> None:
@@ -397,3 +398,7 @@ def validate(cfg: DictConfig) -> None:
         except ConfigError as err:
             raise err.under(group) from None
     seed_list(cfg.seeds)
+    encoding = OmegaConf.select(cfg, "task.encoding")  # an Encoding member (modular tasks) or None
+    if cfg.model.name == "transformer" and getattr(encoding, "name", encoding) == "equals_token":
+        # without position embeddings the read-out at "=" attends to a and b alike: it cannot tell a - b from b - a
+        check(cfg.model.positional, "model.positional", cfg.model.positional, "true with task.encoding=equals_token")

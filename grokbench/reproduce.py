@@ -84,13 +84,22 @@ def job_matches(job_dir: Path, where: dict) -> bool:
     if not where:
         return True
     cfg = OmegaConf.load(job_dir / ".hydra" / "config.yaml")
-    return all(str(OmegaConf.select(cfg, key)) == str(value) for key, value in where.items())
+    return all(same(OmegaConf.select(cfg, key), value) for key, value in where.items())
+
+
+def same(a, b) -> bool:
+    """Numbers compare as numbers (0 == 0.0; 1e-12 != 1e-16), anything else as text."""
+    try:
+        x, y = float(a), float(b)
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+    return x == y or math.isclose(x, y, rel_tol=1e-9, abs_tol=0.0)
 
 
 def select_members(metrics: pd.DataFrame, summary: pd.DataFrame, where: dict):
     keep = np.ones(len(summary), dtype=bool)
     for key, value in where.items():
-        keep &= np.isclose(pd.to_numeric(summary[key], errors="coerce"), float(value))
+        keep &= np.array([same(v, value) for v in summary[key]], dtype=bool)
     summary = summary[keep]
     return metrics[metrics["member"].isin(summary["member"])], summary
 

@@ -27,6 +27,7 @@ BAD = [
     (["task.encoding=bits"], ["task.encoding", "onehot_concat"]),
     (["model=transformer", "model.d_model=130"], ["model.d_model", "divisible"]),
     (["model=transformer", "model.dropout=1"], ["model.dropout", "[0, 1)"]),
+    (["model=transformer", "task.encoding=equals_token", "model.positional=false"], ["model.positional", "equals_token"]),
     (["task=sparse_parity", "task.k=41"], ["task.k", "n_bits=40"]),
     (["task=sparse_parity", "task.train_fraction=1"], ["task.train_fraction", "(0, 1)"]),
 ]

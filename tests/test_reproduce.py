@@ -163,6 +163,14 @@ def test_where_on_a_member_column_selects_members_and_a_config_key_selects_jobs(
     assert [(r["n"], r["median"], r["passed"]) for r in rows] == [(1, 1.0, False), (1, 0.98, False)]
 
 
+def test_where_values_match_exactly_as_numbers_or_text():
+    from grokbench.reproduce import same
+
+    assert same(0, 0.0) and same("0.35", 0.35) and same(15, "15.0") and same("float16", "float16")
+    assert not same(1e-12, 1e-16) and not same(0, 1e-9) and not same(100000, 100001) and not same("a", "b")
+    assert not same(float("nan"), float("nan")) and not same(None, 0)
+
+
 def test_nan_final_value_fails_a_min_claim_but_never_reached_step_is_infinite():
     metrics, _ = tables()
     summary = pd.DataFrame({"member": [0, 1, 2], "final_test_acc": [0.5, math.nan, math.nan],

@@ -30,7 +30,7 @@ HPARAMS = ["optimizer.lr", "optimizer.weight_decay"]
 
 def load_run(run_dir: Path, device: str = "cpu"):
     """Rebuild a finished run from RUN_DIR (its .hydra overrides + checkpoints): yields (cfg, table, data, model) once
-    per chunk it was trained in (population.chunk; one chunk in memory at a time), or once for an unchunked run."""
+    per chunk it was trained in (population.chunk; built chunk by chunk), or once for an unchunked run."""
     import json
 
     from grokbench.compose import compose_config

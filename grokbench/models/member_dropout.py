@@ -34,4 +34,24 @@ class MemberDropout(nn.Module):
         return [g.get_state() for g in self.gens] if self.gens is not None else self.pending_states
 
     def set_extra_state(self, state):
-        self.gens, self.pending_states = None, state
+        if self.gens is None or state is None:
+            self.gens, self.pending_states = None, state
+            return
+        if len(state) != len(self.gens):
+            raise ValueError(f"dropout state for {len(state)} members, this population has {len(self.gens)}")
+        for g, s in zip(self.gens, state):  # in place: a captured CUDA graph keeps drawing from these generators
+            g.set_state(s)
+
+
+def adopt_legacy_state(model: nn.Module, name: str) -> None:
+    """Checkpoints written before MemberDropout kept the dropout generator states as the model's own extra state
+    (quadratic: {"dropout_gens", "pending"}; transformer: a list): move them to the submodule `name` on load."""
+    def hook(module, state_dict, prefix, *args):
+        old_key = prefix + "_extra_state"
+        if old_key in state_dict:
+            old = state_dict.pop(old_key)
+            if isinstance(old, dict):
+                old = old["dropout_gens"] if old["dropout_gens"] is not None else old["pending"]
+            state_dict.setdefault(f"{prefix}{name}._extra_state", old)
+
+    model.register_load_state_dict_pre_hook(hook)

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from grokbench.models.init import gaussian_init
-from grokbench.models.member_dropout import MemberDropout
+from grokbench.models.member_dropout import MemberDropout, adopt_legacy_state
 
 BN_EPS, BN_MOMENTUM = 1e-5, 0.1  # nn.BatchNorm1d defaults
 
@@ -33,6 +33,7 @@ class Quadratic(nn.Module):
             self.register_buffer("running_mean", torch.zeros(R, 1, N, dtype=dtype))
             self.register_buffer("running_var", torch.ones(R, 1, N, dtype=dtype))
         self.dropout = MemberDropout(seeds, cfg.dropout)  # before the square, train only
+        adopt_legacy_state(self, "dropout")
 
     # ----------------------------------------------------------------------------------------- forward
     def batch_norm(self, z: torch.Tensor) -> torch.Tensor:

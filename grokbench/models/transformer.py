@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grokbench.models.init import gaussian_init, linear_init
-from grokbench.models.member_dropout import MemberDropout
+from grokbench.models.member_dropout import MemberDropout, adopt_legacy_state
 
 
 class Transformer(nn.Module):
@@ -36,7 +36,7 @@ class Transformer(nn.Module):
                     param(linear_init(seeds, name + "_b", fan_in, (fan_out,), 1.0, dtype)))
 
         self.tok_emb = param(gaussian_init(seeds, "tok_emb", (V, d), 1.0, dtype))  # (R, V, d)
-        # positional=false (Prieto et al.'s code): the read-out position is still told apart, by its own query
+        # positional=false (Prieto et al.'s code, tokens [a, b]): the read-out token b is told apart by its own query
         self.pos_emb = param(gaussian_init(seeds, "pos_emb", (T, d), 1.0, dtype)) if cfg.positional else None
         self.layers = nn.ModuleList()
         for i in range(cfg.n_layers):
@@ -50,6 +50,7 @@ class Transformer(nn.Module):
             self.layers.append(layer)
         self.w_out, self.b_out = linear("w_out", d, data.n_classes)
         self.drop = MemberDropout(seeds, cfg.dropout)  # one module: one mask stream per member
+        adopt_legacy_state(self, "drop")
 
     # ------------------------------------------------------------------------------------------ forward
     @staticmethod
