@@ -112,9 +112,10 @@ def test_bench_smoke(tmp_path, capsys):
     assert "×bare 1" in capsys.readouterr().out
 
 
-def test_bench_bad_members_is_one_line():
-    res = grokbench("bench", "device=cpu", "--members", "0,2")
-    assert res.returncode == 2 and "--members" in res.stderr and "Traceback" not in res.stderr
+@pytest.mark.parametrize("flag, value", [("--members", "0,2"), ("--warmup", "0"), ("--steps", "0")])
+def test_bench_bad_flag_is_one_line(flag, value):
+    res = grokbench("bench", "device=cpu", flag, value)
+    assert res.returncode == 2 and flag in res.stderr and "Traceback" not in res.stderr
 
 
 @pytest.mark.gpu
