@@ -145,9 +145,9 @@ def main(argv) -> int:
         assert all(m >= 1 for m in sizes)
     except (ValueError, AssertionError):
         return fail(f"--members={args.members!r} is invalid; allowed: comma-separated integers >= 1")
-    for flag, value, least in (("--steps", args.steps, 1), ("--warmup", args.warmup, 1), ("--repeats", args.repeats, 1)):
-        if value < least:
-            return fail(f"{flag}={value} is invalid; allowed: an integer >= {least}")
+    for flag, value in (("--steps", args.steps), ("--warmup", args.warmup), ("--repeats", args.repeats)):
+        if value < 1:
+            return fail(f"{flag}={value} is invalid; allowed: an integer >= 1")
     try:
         cfgs = [compose_config([*args.overrides, f"seeds={m}"]) for m in sizes]
         for cfg in cfgs:
