@@ -45,8 +45,9 @@ def test_doshi_phase_configs_differ_only_in_weight_decay():
 
 def test_reproduce_phase_diagram_takes_a_narrower_sweep_and_checks_its_cells(tmp_path):
     """The sweep's own ξ list is replaced from the command line; claims on ξ = .35 cells read one member each."""
-    r = grokbench("reproduce", "doshi2024/phase_diagram", *SHRINK["doshi2024"], "device=cpu", "task.corruption=0.1,0.35",
-                  "population.grid.optimizer.weight_decay=[0,15,20]", f"hydra.sweep.dir={tmp_path}", cwd=tmp_path)
+    r = grokbench("reproduce", "doshi2024/phase_diagram", *SHRINK["doshi2024"], "device=cpu",
+                  "task.corruption=0.1,0.35", "population.grid.optimizer.weight_decay=[0,15,20]",
+                  f"hydra.sweep.dir={tmp_path}", cwd=tmp_path)
     assert r.returncode in (0, 1), r.stderr[-2000:]  # 1: a 3-step run need not land in the published phases
     claims = json.loads((tmp_path / "reproduce.json").read_text())["claims"]
     assert sorted({c["job"] for c in claims}) == [str(tmp_path / "0"), str(tmp_path / "1")]

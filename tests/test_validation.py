@@ -25,6 +25,24 @@ BAD = [  # override, words the one-line error must contain
     (["device=tpu"], ["device", "cuda"]),
     (["task=nosuch"], ["task=nosuch", "modadd"]),
     (["population.grid.optimizer.lr=[0.1,-1]"], ["population.grid.optimizer.lr", "> 0"]),
+    # Prieto et al. 2025's config surface
+    (["optimizer=perp_sgd", "optimizer.momentum=1"], ["optimizer.momentum", "[0, 1)"]),
+    (["optimizer.grokfast_lambda=-1"], ["optimizer.grokfast_lambda", ">= 0"]),
+    (["optimizer=perp_adamw", "optimizer.grokfast_alpha=1"], ["optimizer.grokfast_alpha", "[0, 1)"]),
+    (["loss=stablemax_ce", "loss.dtype=float8"], ["loss.dtype", "float64"]),
+    (["task.encoding=bits"], ["task.encoding", "onehot_concat"]),
+    (["model=transformer", "model.d_model=130"], ["model.d_model", "divisible"]),
+    (["model=transformer", "model.dropout=1"], ["model.dropout", "[0, 1)"]),
+    (["model=transformer", "task.encoding=equals_token", "model.positional=false"],
+     ["model.positional", "equals_token"]),
+    (["task=sparse_parity", "task.k=41"], ["task.k", "n_bits=40"]),
+    (["task=sparse_parity", "task.train_fraction=1"], ["task.train_fraction", "(0, 1)"]),
+    # Doshi et al. / Xu et al. 2024's config surface
+    (["model=quadratic", "model.dropout=1.0"], ["model.dropout", "[0, 1)"]),
+    (["model=quadratic", "model.init_std=0"], ["model.init_std", "> 0"]),
+    (["model=two_layer_relu_fixed_output", "model.width=3"], ["model.width", "even"]),
+    (["task=xor_clusters", "task.label_flip=0.5"], ["task.label_flip", "[0, 0.5)"]),
+    (["task=xor_clusters", "task.mu_norm=-1"], ["task.mu_norm", "> 0"]),
 ]
 
 
