@@ -7,7 +7,7 @@ live in `__post_init__` and run when `validate` turns the composed config into t
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -388,6 +388,18 @@ def seed_list(seeds: Any) -> List[int]:
 def plain(node: Any) -> Any:
     """A group's config as its dataclass: attribute reads in the per-step code cost ~50 µs on a DictConfig."""
     return OmegaConf.to_object(node) if OmegaConf.is_config(node) else node
+
+
+# optimizer fields that set a tensor's shape, so one value holds for the whole run (not per member)
+RUN_ONLY_OPTIMIZER_KEYS = ("grokfast_window",)
+
+
+def member_hparam_names(optimizer: Any) -> List[str]:
+    """The optimizer config's numeric fields (int/float, not bool/enum/str): each reaches the optimizer per member,
+    as an (R,) tensor, so a population may vary any of them."""
+    node = plain(optimizer)
+    return [f.name for f in fields(node)
+            if type(getattr(node, f.name)) in (int, float) and f.name not in RUN_ONLY_OPTIMIZER_KEYS]
 
 
 def validate(cfg: DictConfig) -> None:
