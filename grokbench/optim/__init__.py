@@ -4,14 +4,15 @@ from typing import Dict
 
 import torch
 
-from grokbench.config import member_hparam_names, plain
-from grokbench.optim.adamw import AdamW
-from grokbench.optim.grokfast import GrokfastEMA
+from grokbench.config import GrokfastFilter, member_hparam_names, plain
+from grokbench.optim.adamw import Adam, AdamW
+from grokbench.optim.grokfast import GrokfastEMA, GrokfastMA
 from grokbench.optim.perp import PerpGrad
 from grokbench.optim.sgd import SGD
 
 OPTIMIZERS = {
     "adamw": AdamW,
+    "adam": Adam,
     "sgd": SGD,
     "perp_adamw": lambda *args: PerpGrad(AdamW(*args)),  # ⊥AdamW (Prieto et al. 2025)
     "perp_sgd": lambda *args: PerpGrad(SGD(*args)),  # ⊥SGD
@@ -26,7 +27,8 @@ def build_optimizer(cfg, params, hparams: Dict[str, torch.Tensor]):
         raise KeyError(f"build_optimizer: no per-member values for optimizer.{', optimizer.'.join(missing)}")
     opt = OPTIMIZERS[cfg.name](list(params), hparams, cfg)
     if bool((hparams["grokfast_lambda"] > 0).any()):  # outermost: ⊥Grad and AdamW/SGD see the filtered gradient
-        opt = GrokfastEMA(opt, hparams)
+        ma = cfg.grokfast_filter == GrokfastFilter.ma
+        opt = GrokfastMA(opt, hparams, cfg.grokfast_window) if ma else GrokfastEMA(opt, hparams)
     return opt
 
 

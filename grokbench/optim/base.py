@@ -10,6 +10,13 @@ def per_member(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return values.view(-1, *([1] * (like.dim() - 1))).to(like.dtype)
 
 
+def warmup(warmup_steps: torch.Tensor, t) -> torch.Tensor:
+    """(R,) lr multiplier of step t ≥ 1: min(1, (t − 1)/w), w = 0 → 1. torch's LambdaLR(lambda s: min(s/w, 1)) stepped
+    after every optimizer step gives step t this factor at s = t − 1, so the first step has lr 0."""
+    ramp = ((t - 1) / warmup_steps).clamp(max=1.0)  # w = 0 gives nan/inf here, which the where discards
+    return torch.where(warmup_steps > 0, ramp, 1.0)
+
+
 class PopulationOptimizer:
     """Plain tensor ops only (no torch._foreach_*, no Python branch on a tensor value), so a step can be captured in
     a CUDA graph. Every numeric hyperparameter is per member: `hparams` maps its name to an (R,) float64 tensor."""
@@ -41,8 +48,9 @@ class PopulationOptimizer:
             self.count += 1
         # this step's per-member scalars, (R,) float64, computed once for all parameters in double precision (as
         # torch.optim computes its Python-float scalars) and only then cast to each parameter's dtype
-        h = dict(self.hparams, lr=self.hparams["lr"] * active)  # lr 0 freezes a diverged member
-        coefficients = self.coefficients(h, self.step_count())
+        t = self.step_count()
+        lr = self.hparams["lr"] * warmup(self.hparams["warmup_steps"], t) * active  # lr 0 freezes a diverged member
+        coefficients = self.coefficients(dict(self.hparams, lr=lr), t)
         of_kind = {}  # (rank, dtype) → the coefficients as (R, 1, …) in that dtype, and the (R, 1, …) active mask
         for i, p in enumerate(self.params):
             if p.grad is None:
