@@ -27,6 +27,9 @@ class PopulationOptimizer:
         self.params, self.cfg = params, plain(cfg)
         self.hparams = hparams  # name → (R,) float64
         self.lr, self.weight_decay = hparams["lr"], hparams["weight_decay"]
+        self.warms_up = bool((hparams["warmup_steps"] > 0).any())  # read once at build time, never in a step
+        self.constants = self.constant_coefficients(hparams)  # (R,) float64 each, the same at every step
+        self.constants_of = {}  # (rank, dtype) → self.constants as (R, 1, …) in that dtype, built once
         self.state = {name: [torch.zeros_like(p) for p in params] for name in self.state_names}
         self.steps = 0  # host counter: checkpoints, eager bias corrections
         self.count = None  # device counter (0-d float64), set by `make_capturable`: a CUDA graph replays it
@@ -49,16 +52,20 @@ class PopulationOptimizer:
         # this step's per-member scalars, (R,) float64, computed once for all parameters in double precision (as
         # torch.optim computes its Python-float scalars) and only then cast to each parameter's dtype
         t = self.step_count()
-        lr = self.hparams["lr"] * warmup(self.hparams["warmup_steps"], t) * active  # lr 0 freezes a diverged member
-        coefficients = self.coefficients(dict(self.hparams, lr=lr), t)
-        of_kind = {}  # (rank, dtype) → the coefficients as (R, 1, …) in that dtype, and the (R, 1, …) active mask
+        lr = self.hparams["lr"] * active  # lr 0 freezes a diverged member
+        if self.warms_up:
+            lr = lr * warmup(self.hparams["warmup_steps"], t)
+        varying = self.coefficients(lr, t)
+        of_kind = {}  # (rank, dtype) → all coefficients as (R, 1, …) in that dtype, and the (R, 1, …) active mask
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
             kind = (p.dim(), p.dtype)
             if kind not in of_kind:
-                of_kind[kind] = ({k: per_member(v, p) for k, v in coefficients.items()},
-                                 active.view(-1, *([1] * (p.dim() - 1))))
+                if kind not in self.constants_of:
+                    self.constants_of[kind] = {k: per_member(v, p) for k, v in self.constants.items()}
+                c = dict(self.constants_of[kind], **{k: per_member(v, p) for k, v in varying.items()})
+                of_kind[kind] = c, active.view(-1, *([1] * (p.dim() - 1)))
             c, keep = of_kind[kind]
             grad = torch.where(keep, p.grad, 0.0)  # a diverged member's NaN must not reach its state
             self.update(i, p, grad, c)
@@ -67,8 +74,12 @@ class PopulationOptimizer:
         """The current step t ≥ 1 for bias corrections: a device tensor when capturable, else a Python int."""
         return self.count if self.count is not None else self.steps
 
-    def coefficients(self, h: Dict[str, torch.Tensor], t) -> Dict[str, torch.Tensor]:
-        """The (R,) float64 scalars `update` needs at step t, from the hyperparameters h (lr already masked)."""
+    def constant_coefficients(self, h: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """The (R,) float64 scalars `update` needs that are the same at every step, from the hyperparameters h."""
+        return {}
+
+    def coefficients(self, lr: torch.Tensor, t) -> Dict[str, torch.Tensor]:
+        """The (R,) float64 scalars `update` needs that change: lr (R,) is this step's (warmed up, 0 if frozen)."""
         raise NotImplementedError
 
     def update(self, i, p, grad, c) -> None:

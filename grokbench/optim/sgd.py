@@ -10,8 +10,11 @@ class SGD(PopulationOptimizer):
         super().__init__(params, hparams, cfg)
         self.use_momentum = bool((hparams["momentum"] > 0).any())  # read once at build time, never in a step
 
-    def coefficients(self, h, t):
-        return {"lr": h["lr"], "weight_decay": h["weight_decay"], "momentum": h["momentum"]}
+    def constant_coefficients(self, h):
+        return {"weight_decay": h["weight_decay"], "momentum": h["momentum"]}
+
+    def coefficients(self, lr, t):
+        return {"lr": lr}
 
     def update(self, i, p, grad, c):
         grad = grad + c["weight_decay"] * p
