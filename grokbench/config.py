@@ -79,6 +79,10 @@ class ModularTaskConfig:
     train_fraction: float = 0.5  # fraction of all pairs used for training, in (0, 1]; split is per seed
     corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
     encoding: Encoding = Encoding.onehot_concat  # token layout the model sees; see Encoding
+    # Parquet file of a, b, split (+ optional seed or member) fixing each member's train/test split (see
+    # tasks/split_file.py); when set it decides the split and train_fraction is ignored (job.log records the fraction
+    # the file gives). None: a random split of train_fraction per seed.
+    split_file: Optional[str] = None
 
     def __post_init__(self) -> None:
         check(self.p >= 2, "p", self.p, "an integer >= 2")
@@ -437,6 +441,16 @@ def validate(cfg: DictConfig) -> None:
         except ConfigError as err:
             raise err.under(group) from None
     seed_list(cfg.seeds)
+    if OmegaConf.select(cfg, "task.split_file") is not None:  # read it now: a bad file is refused before any run dir
+        from grokbench.population import members
+        from grokbench.tasks.modular import all_pairs
+        from grokbench.tasks.split_file import split_from_file
+
+        try:
+            split_from_file(cfg.task.split_file, members(cfg)["seed"].tolist(), all_pairs(cfg.task.name, cfg.task.p)[0],
+                            cfg.task.p)
+        except ConfigError as err:
+            raise err.under("task") from None
     encoding = OmegaConf.select(cfg, "task.encoding")  # an Encoding member (modular tasks) or None
     if cfg.model.name == "transformer" and getattr(encoding, "name", encoding) == "equals_token":
         # without position embeddings the read-out at "=" attends to a and b alike: it cannot tell a - b from b - a

@@ -1,9 +1,14 @@
 """Modular arithmetic (Power et al. 2022): all pairs (a, b) with label (a ∘ b) mod p, split per seed."""
+import logging
+
 import torch
 
 from grokbench.tasks.corruption import corrupt_labels
 from grokbench.tasks.dataset import Dataset
+from grokbench.tasks.split_file import split_from_file
 from grokbench.seeding import generator
+
+log = logging.getLogger(__name__)
 
 OPS = {
     "modadd": lambda a, b, p: (a + b) % p,
@@ -27,10 +32,18 @@ def build_modular(cfg, seeds) -> Dataset:
     if cfg.encoding.value == "equals_token":  # [a, b, =]: a read-out position that is neither operand
         x, vocab = torch.cat([x, torch.full_like(x[:, :1], cfg.p)], dim=1), cfg.p + 1
     n_train = max(1, int(cfg.train_fraction * len(y)))  # floor: 40 % of 113² = 5107 as published
+    from_file = None
+    if cfg.split_file is not None:  # the file decides every member's split; train_fraction is not used
+        from_file = split_from_file(cfg.split_file, seeds, all_pairs(cfg.name, cfg.p)[0], cfg.p)
+        n = len(from_file[0][0])
+        log.info("task.split_file=%s: %d of %d pairs train (fraction %.4f)", cfg.split_file, n, len(y), n / len(y))
     splits = []
-    for seed in seeds:
-        perm = torch.randperm(len(y), generator=generator(seed, "split"))
-        train, test = perm[:n_train], perm[n_train:]
+    for k, seed in enumerate(seeds):
+        if from_file is None:
+            perm = torch.randperm(len(y), generator=generator(seed, "split"))
+            train, test = perm[:n_train], perm[n_train:]
+        else:
+            train, test = from_file[k]
         y_train, mask = corrupt_labels(y[train], cfg.corruption, cfg.p, generator(seed, "corruption"))
         splits.append((x[train], y_train, mask, x[test], y[test]))
     x_tr, y_tr, mask, x_te, y_te = (torch.stack(t) for t in zip(*splits))
