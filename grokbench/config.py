@@ -129,6 +129,12 @@ class XorClustersTaskConfig:
         check(0 <= self.label_flip < 0.5, "label_flip", self.label_flip, "a number in [0, 0.5)")
 
 
+# tasks whose label is (a ± b) mod p, and models with a token embedding over Z_p (`operand_embeddings()`): what
+# train.fourier_metrics and `grokbench analyze fourier` (Nanda et al. 2023's progress measures) are defined for
+FOURIER_TASKS = ("modadd", "modsub")
+FOURIER_MODELS = ("mlp", "quadratic", "transformer")
+
+
 def is_prime(n: int) -> bool:
     return n >= 2 and all(n % k for k in range(2, int(n**0.5) + 1))
 
@@ -297,8 +303,15 @@ class TrainConfig:
     # NLM cosine(W, −∇L) per layer at each eval (Prieto et al. 2025 §4): one extra forward+backward on the train set
     # per eval, so off unless a study asks for it
     nlm_metrics: bool = False
+    # gini_embed at every eval: sparsity of the token embedding's Fourier norms (Nanda et al. 2023 §5.1); a few
+    # small FFTs per eval, no snapshots needed. Modular addition/subtraction with an MLP, quadratic or transformer only
+    fourier_metrics: bool = False
+    # keep this many snapshots of every member's weights (0 = off, >= 0) at eval steps, log-spaced early and evenly
+    # spaced late, the last step always among them, in snapshots.pt (for `grokbench analyze fourier`)
+    snapshots: int = 0
 
     def __post_init__(self) -> None:
+        check(self.snapshots >= 0, "snapshots", self.snapshots, "an integer >= 0 (0 = off)")
         check(self.max_steps >= 1, "max_steps", self.max_steps, "an integer >= 1")
         check(self.batch_size is None or self.batch_size >= 1, "batch_size", self.batch_size, "null or >= 1")
         check(self.eval_every is None or self.eval_every >= 1, "eval_every", self.eval_every, "null or an integer >= 1")
@@ -402,3 +415,8 @@ def validate(cfg: DictConfig) -> None:
     if cfg.model.name == "transformer" and getattr(encoding, "name", encoding) == "equals_token":
         # without position embeddings the read-out at "=" attends to a and b alike: it cannot tell a - b from b - a
         check(cfg.model.positional, "model.positional", cfg.model.positional, "true with task.encoding=equals_token")
+    if cfg.train.fourier_metrics:  # the Fourier basis over Z_p is the one of (a ± b) mod p, over a token embedding
+        check(cfg.task.name in FOURIER_TASKS, "train.fourier_metrics", True,
+              f"false unless task is one of {', '.join(FOURIER_TASKS)} (task={cfg.task.name})")
+        check(cfg.model.name in FOURIER_MODELS, "train.fourier_metrics", True,
+              f"false unless model is one of {', '.join(FOURIER_MODELS)} (model={cfg.model.name})")

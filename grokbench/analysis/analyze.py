@@ -1,4 +1,4 @@
-"""`grokbench analyze prune RUN_DIR [--order ...]`: analyses that reload a finished run's trained population."""
+"""`grokbench analyze prune|fourier RUN_DIR ...`: analyses that reload a finished run's trained population."""
 from __future__ import annotations
 
 import argparse
@@ -52,8 +52,17 @@ def main(argv) -> int:
     p.add_argument("--order", nargs="+", choices=("low_ipr", "high_ipr", "random"),
                    help="which neurons go first (default: all three)")
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
+    f = sub.add_parser("fourier", help="Nanda et al. 2023's progress measures from weight snapshots "
+                                       "(train.snapshots=N): key frequencies, restricted/excluded loss, Gini")
+    f.add_argument("run_dir", help="a finished run dir of modadd or modsub trained with train.snapshots=N")
+    f.add_argument("--freqs", help="key frequencies k1,k2,... for every member (default: from the final snapshot)")
+    f.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
     args = parser.parse_args(argv)
     try:
+        if args.analysis == "fourier":
+            from grokbench.analysis.fourier import main as fourier
+
+            return fourier(args)
         return prune(args)
     except (FileNotFoundError, ValueError) as err:
         print(f"grokbench: error: {err}", file=sys.stderr)
