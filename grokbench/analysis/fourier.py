@@ -209,7 +209,7 @@ def with_losses(table: pd.DataFrame, run_dir: Path) -> pd.DataFrame:
     return table.drop(columns="full_train_loss").merge(metrics, on=["step", "member"], how="left")
 
 
-def plot(table: pd.DataFrame, grok_step, path: Path, title: str) -> None:
+def plot(table: pd.DataFrame, grok_step, path: Path, title: str, chance=None) -> None:
     """Losses (log y) and the embedding's Gini against step: median over members, IQR band, grokking step marked."""
     import matplotlib
 
@@ -225,6 +225,8 @@ def plot(table: pd.DataFrame, grok_step, path: Path, title: str) -> None:
     for col, name, color, style in curves:
         ax.plot(steps, q[(col, 0.5)], style, color=color, label=name, marker=".", ms=4)
         ax.fill_between(steps, q[(col, 0.25)], q[(col, 0.75)], color=color, alpha=0.2)
+    if chance is not None:
+        ax.axhline(chance, color="black", lw=0.8, alpha=0.5, label=f"chance (log p = {chance:.2f})")
     ax.set(yscale="log", xlabel="step", ylabel="loss (median, IQR band)")
     ax_g.plot(steps, q[("gini_embed", 0.5)], color="black", marker=".", ms=4)
     ax_g.fill_between(steps, q[("gini_embed", 0.25)], q[("gini_embed", 0.75)], color="black", alpha=0.15)
@@ -261,17 +263,21 @@ def main(args) -> int:
     store.write_parquet(table, run_dir / "fourier.parquet")
     store.write_parquet(keys, run_dir / "key_freqs.parquet")
     cfg = run_config(run_dir)
-    g = grok_step(run_dir)
+    g, counts, K = grok_step(run_dir), keys.groupby("member").size(), (cfg.task.p - 1) // 2
     plot(table, g, run_dir / "plots" / "progress_measures.png",
-         f"{run_dir.name}: {cfg.task.name} p={cfg.task.p}, {cfg.model.name}; progress measures (Nanda et al. 2023), "
-         f"median over n={table['member'].nunique()} members")
+         f"{run_dir.name}: {cfg.task.name} p={cfg.task.p}, {cfg.model.name}: Nanda et al. 2023's progress measures, "
+         f"median over n={table['member'].nunique()} members\nkey frequencies per member: "
+         f"{counts.min()}–{counts.max()} of {K} ({'given' if freqs else f'norm ≥ {KEY_CUTOFF:g} × the largest'})",
+         chance=math.log(cfg.task.p) if cfg.loss.name == "softmax_ce" else None)
     last = table[table["step"] == table["step"].max()].set_index("member")
-    rich_table = Table("member", "seed", "key frequencies (by norm)", "share of logits", "restricted (test)",
+    rich_table = Table("member", "seed", "n", "key frequencies (by norm)", "share of logits", "restricted (test)",
                        "excluded (train)", "train loss", "gini_embed",
                        title=f"{run_dir}: final snapshot (step {table['step'].max()})", title_justify="left")
     for member, k in keys.groupby("member", sort=True):
         r = last.loc[member]
-        rich_table.add_row(str(member), str(int(r["seed"])), ",".join(map(str, k["freq"])), f"{k['frac'].sum():.0%}",
+        shown = ",".join(map(str, k["freq"].iloc[:8])) + (",…" if len(k) > 8 else "")  # all in key_freqs.parquet
+        rich_table.add_row(str(member), str(int(r["seed"])), str(len(k)), shown,
+                           f"{k['frac'].sum():.0%}",
                            f"{r['restricted_loss']:.3g}", f"{r['excluded_loss']:.3g}", f"{r['train_loss']:.3g}",
                            f"{r['gini_embed']:.2f}")
     console = Console(width=130)
