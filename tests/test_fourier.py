@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from conftest import grokbench
-from grokbench.analysis.fourier import (analyze, frequency_norms, fourier_2d, key_mask, key_part,
-                                        restricted_and_excluded, sum_components, sum_directions)
+from grokbench.analysis.fourier import (analyze, frequency_norms, fourier_2d, key_mask, key_part, logit_shares,
+                                        restricted_and_excluded, sum_components, sum_directions, top_mask)
 from grokbench.metrics.fourier import fourier_basis, frequency_norms as embed_norms, gini
 from grokbench.snapshots import load, snapshot_steps
 from grokbench.train import eval_steps
@@ -41,6 +41,13 @@ def test_projection_recovers_the_frequencies_of_a_known_table(sign):
     norms = frequency_norms(comp)[0]
     assert (norms[[0, 2, 3]] < 1e-10).all() and norms[1] > 1 and norms[4] > 0.4  # k = 2 and 5 (index k - 1)
     assert key_mask(norms[None])[0].nonzero().flatten().tolist() == [1, 4]
+    assert top_mask(norms[None], 1)[0].nonzero().flatten().tolist() == [1]
+    # the table's non-constant norm: the sum directions and the a-only term, nothing else
+    shares = {k: float(v) for k, v in logit_shares(coeffs, norms[None]).items()}
+    single = 0.7**2 * P / 2 * P * P  # ‖0.7 cos(w_4 a)‖² over a, b and c
+    assert shares["frac_single"] == pytest.approx(single / (single + P**3 / 2 * (1 + 0.25)))
+    assert shares["frac_sum"] == pytest.approx(1 - shares["frac_single"])
+    assert abs(shares["frac_other_same_freq"]) < 1e-12 and abs(shares["frac_cross"]) < 1e-12
     # the same coordinates as projecting straight onto the unit vectors cos/sin(w_k(a + σb))
     directions = sum_directions(P, sign)
     assert torch.allclose(comp, torch.einsum("jkn,rnc->jrkc", directions, table), atol=1e-12)
@@ -162,6 +169,9 @@ def test_analyze_fourier_end_to_end(tmp_path):
     res = grokbench("analyze", "fourier", str(out), "--freqs", "1,3")
     assert res.returncode == 0, res.stderr
     assert sorted(pd.read_parquet(out / "key_freqs.parquet").groupby("member")["freq"].apply(sorted).iloc[0]) == [1, 3]
+    res = grokbench("analyze", "fourier", str(out), "--top", "2")
+    assert res.returncode == 0, res.stderr
+    assert (pd.read_parquet(out / "key_freqs.parquet").groupby("member").size() == 2).all()
     bad = grokbench("analyze", "fourier", str(out), "--freqs", "1,6")
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "[1, 5]" in bad.stderr
 

@@ -56,6 +56,7 @@ def main(argv) -> int:
                                        "(train.snapshots=N): key frequencies, restricted/excluded loss, Gini")
     f.add_argument("run_dir", help="a finished run dir of modadd or modsub trained with train.snapshots=N")
     f.add_argument("--freqs", help="key frequencies k1,k2,... for every member (default: from the final snapshot)")
+    f.add_argument("--top", type=int, help="each member's N frequencies of largest norm as its key frequencies")
     f.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
     args = parser.parse_args(argv)
     try:

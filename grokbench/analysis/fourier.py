@@ -19,8 +19,12 @@ snapshot and computes, per member, on the logit table L (R, p², C) of all p² i
   (§5.1: "We measure this on the training data"), against the labels trained on;
 - gini_embed: Gini of the token embedding's Fourier norms (metrics/fourier.py).
 
+Also where the logit table's non-constant squared norm sits (frac_sum: the cos/sin(w_k(a±b)) directions of every
+frequency; frac_other_same_freq: the rest of the same-frequency 2×2 blocks, cos/sin(w_k(a∓b)); frac_single: a or b
+alone; frac_cross: products of two different frequencies).
+
 Outputs: RUN_DIR/fourier.parquet (step, member, seed, restricted_loss, restricted_loss_train, excluded_loss,
-gini_embed, train_loss, test_loss), RUN_DIR/key_freqs.parquet (member, seed, freq, rank, norm, frac),
+gini_embed, frac_sum, frac_other_same_freq, frac_single, frac_cross, train_loss, test_loss), RUN_DIR/key_freqs.parquet (member, seed, freq, rank, norm, frac),
 RUN_DIR/plots/progress_measures.png.
 """
 from __future__ import annotations
@@ -80,6 +84,28 @@ def key_mask(norms: torch.Tensor, cutoff: float = KEY_CUTOFF) -> torch.Tensor:
     return norms >= cutoff * norms.max(-1, keepdim=True).values
 
 
+def top_mask(norms: torch.Tensor, n: int) -> torch.Tensor:
+    """(R, K) → (R, K) bool: each member's n frequencies of largest norm (--top)."""
+    idx = norms.argsort(-1, descending=True)[:, :n]
+    return torch.zeros_like(norms, dtype=torch.bool).scatter_(1, idx, True)
+
+
+def logit_shares(coeffs: torch.Tensor, sum_norms: torch.Tensor) -> dict:
+    """Where the table's non-constant squared norm sits: {name: (R,)} over the 2-D coefficients (R, p, p, C) —
+    cos/sin(w_k(a±b)) (sum_norms (R, K) of those), the other directions of the same-frequency 2×2 blocks
+    (cos/sin(w_k(a∓b))), terms of a or b alone (one axis constant), products of two different frequencies."""
+    p = coeffs.shape[1]
+    power = coeffs.pow(2).sum(-1)  # (R, p, p)
+    freq = (torch.arange(p, device=coeffs.device) + 1) // 2  # frequency of each basis row (0: the constant)
+    fa, fb = freq[:, None], freq[None, :]
+    total = power.sum((1, 2)) - power[:, 0, 0]
+    same = power[:, (fa == fb) & (fa > 0)].sum(-1)
+    summed = sum_norms.pow(2).sum(-1)
+    return {"frac_sum": summed / total, "frac_other_same_freq": (same - summed) / total,
+            "frac_single": power[:, (fa == 0) ^ (fb == 0)].sum(-1) / total,
+            "frac_cross": power[:, (fa != fb) & (fa > 0) & (fb > 0)].sum(-1) / total}
+
+
 def key_part(components: torch.Tensor, directions: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
     """The table's part on the key frequencies' sum directions: (2, R, K, C), (2, K, p²), keys (R, K) → (R, p², C)."""
     return torch.einsum("jkn,jrkc->rnc", directions, components * keys[None, :, :, None])
@@ -135,7 +161,7 @@ def loss_on(loss_cfg, table, rows, y) -> torch.Tensor:
     return per_sample_loss(loss_cfg, logits, y).double().mean(-1)
 
 
-def analyze(run_dir: Path, freqs=None, device: str = "cpu"):
+def analyze(run_dir: Path, freqs=None, device: str = "cpu", top=None):
     """→ (fourier table, key-frequency table); writes neither (see `main`)."""
     from grokbench.models import build_model
     from grokbench.tasks import build_task
@@ -166,11 +192,14 @@ def analyze(run_dir: Path, freqs=None, device: str = "cpu"):
     def at(i):  # snapshot i loaded into the model → (table, components)
         model.load_state_dict({n: v[i] for n, v in snaps["state"].items()}, strict=False)
         table = logit_table(model, x)
-        return table, sum_components(fourier_2d(table, p), sign)
+        coeffs = fourier_2d(table, p)
+        return table, coeffs, sum_components(coeffs, sign)
 
-    final_table, final_comp = at(len(snaps["steps"]) - 1)
+    final_table, _, final_comp = at(len(snaps["steps"]) - 1)
     norms = frequency_norms(final_comp)  # (R, K)
-    if freqs is None:
+    if top is not None:
+        keys = top_mask(norms, top)
+    elif freqs is None:
         keys = key_mask(norms)
     else:
         keys = torch.zeros_like(norms, dtype=torch.bool)
@@ -178,7 +207,7 @@ def analyze(run_dir: Path, freqs=None, device: str = "cpu"):
     centred = (final_table - final_table.mean(1, keepdim=True)).pow(2).sum((1, 2))  # (R,)
     rows = []
     for i, step in enumerate(snaps["steps"]):
-        table, comp = at(i)
+        table, coeffs, comp = at(i)
         restricted, excluded = restricted_and_excluded(table, comp, directions, keys)
         values = {
             "restricted_loss": loss_on(cfg.loss, restricted, test_rows, data.y_test),
@@ -186,6 +215,7 @@ def analyze(run_dir: Path, freqs=None, device: str = "cpu"):
             "excluded_loss": loss_on(cfg.loss, excluded, train_rows, data.y_train),
             "gini_embed": gini_embed(model).double(),
             "full_train_loss": loss_on(cfg.loss, table, train_rows, data.y_train),  # cross-checks metrics.parquet
+            **logit_shares(coeffs, frequency_norms(comp)),
         }
         present = snaps["present"][i]
         for r in range(len(seeds)):
@@ -258,16 +288,20 @@ def main(args) -> int:
 
     run_dir = Path(args.run_dir)
     freqs = None if args.freqs is None else parse_freqs(args.freqs)
-    table, keys = analyze(run_dir, freqs, args.device)
+    if args.top is not None and (args.top < 1 or freqs is not None):
+        raise ValueError(f"--top {args.top} is invalid; allowed: an integer >= 1, without --freqs")
+    table, keys = analyze(run_dir, freqs, args.device, args.top)
     table = with_losses(table, run_dir)
     store.write_parquet(table, run_dir / "fourier.parquet")
     store.write_parquet(keys, run_dir / "key_freqs.parquet")
     cfg = run_config(run_dir)
     g, counts, K = grok_step(run_dir), keys.groupby("member").size(), (cfg.task.p - 1) // 2
+    rule = ("given by --freqs" if freqs else f"each member's top {args.top}" if args.top
+            else f"norm ≥ {KEY_CUTOFF:g} × the largest")
     plot(table, g, run_dir / "plots" / "progress_measures.png",
          f"{run_dir.name}: {cfg.task.name} p={cfg.task.p}, {cfg.model.name}: Nanda et al. 2023's progress measures, "
          f"median over n={table['member'].nunique()} members\nkey frequencies per member: "
-         f"{counts.min()}–{counts.max()} of {K} ({'given' if freqs else f'norm ≥ {KEY_CUTOFF:g} × the largest'})",
+         f"{counts.min()}–{counts.max()} of {K} ({rule})",
          chance=math.log(cfg.task.p) if cfg.loss.name == "softmax_ce" else None)
     last = table[table["step"] == table["step"].max()].set_index("member")
     rich_table = Table("member", "seed", "n", "key frequencies (by norm)", "share of logits", "restricted (test)",
