@@ -187,3 +187,23 @@ def test_a_task_without_a_sum_rule_is_refused_in_one_line(tmp_path):
     assert not (out / "fourier.parquet").exists()
     live = grokbench("run", "device=cpu", "task=modmul", "train.fourier_metrics=true", f"hydra.run.dir={out}2")
     assert live.returncode == 2 and "train.fourier_metrics" in live.stderr and not (tmp_path / "run2").exists()
+
+
+@pytest.mark.parametrize("model", [
+    ["model=quadratic", "model.width=16"],
+    ["model=transformer", "model.d_model=16", "model.n_heads=2", "model.d_ff=32", "task.encoding=equals_token",
+     "task=modsub", "model.dropout=0.1"],
+], ids=["quadratic", "transformer_modsub"])
+def test_every_model_is_rebuilt_from_its_snapshots(tmp_path, model):
+    out = tmp_path / "run"
+    ok = grokbench("run", "device=cpu", "task.p=11", *model, "train.max_steps=10", "train.eval_every=5", "seeds=2",
+                   "train.snapshots=3", "train.fourier_metrics=true", f"hydra.run.dir={out}")
+    assert ok.returncode == 0, ok.stderr
+    table, keys = analyze(out)
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    both = table.merge(metrics, on=["step", "member"], suffixes=("", "_live"))
+    assert len(both) == 3 * 2 and len(keys) >= 2
+    pd.testing.assert_series_equal(both["full_train_loss"], both["train_loss"].astype(float), check_names=False,
+                                   rtol=1e-4)
+    pd.testing.assert_series_equal(both["gini_embed"], both["gini_embed_live"].astype(float), check_names=False,
+                                   rtol=1e-5)
