@@ -10,7 +10,8 @@ snapshot and computes, per member, on the logit table L (R, p², C) of all p² i
   (over a, b and the output class) of at least KEY_CUTOFF × the largest one. The paper (App. C.2) takes "the
   frequencies with nontrivial coefficients" of the DFT of W_L without a number; the cut-off max/4 is the one the
   authors' later TransformerLens demo applies to the embedding's Fourier norms; here it is applied to the logits,
-  which every model has (MLP, quadratic, transformer alike). --freqs gives them by hand;
+  which every model has (MLP, quadratic, transformer alike). --freqs gives them by hand, --top N takes each
+  member's N largest;
 - restricted loss: L kept only on the constant and the key frequencies' cos/sin(w_k(a±b)) directions (§5.1). The
   authors' code adds back the mean of the original logits over all inputs ("bias correction"); the sum directions
   have zero mean, so that is exactly keeping the constant component. Measured on the test set (as the TransformerLens
@@ -190,7 +191,10 @@ def analyze(run_dir: Path, freqs=None, device: str = "cpu", top=None):
     directions = sum_directions(p, sign).to(dev)
 
     def at(i):  # snapshot i loaded into the model → (table, components)
-        model.load_state_dict({n: v[i] for n, v in snaps["state"].items()}, strict=False)
+        loaded = model.load_state_dict({n: v[i] for n, v in snaps["state"].items()}, strict=False)
+        stray = [k for k in loaded.missing_keys if not k.endswith("_extra_state")] + loaded.unexpected_keys
+        if stray:  # only the dropout generator states are left out of a snapshot
+            raise ValueError(f"{path} does not fit the model of .hydra/config.yaml: {', '.join(stray)}")
         table = logit_table(model, x)
         coeffs = fourier_2d(table, p)
         return table, coeffs, sum_components(coeffs, sign)
@@ -239,8 +243,9 @@ def with_losses(table: pd.DataFrame, run_dir: Path) -> pd.DataFrame:
     return table.drop(columns="full_train_loss").merge(metrics, on=["step", "member"], how="left")
 
 
-def plot(table: pd.DataFrame, grok_step, path: Path, title: str, chance=None) -> None:
-    """Losses (log y) and the embedding's Gini against step: median over members, IQR band, grokking step marked."""
+def plot(table: pd.DataFrame, grok_step, path: Path, title: str, loss_name: str, chance=None) -> None:
+    """Losses (log y) and the embedding's Gini against step (symlog: the snapshots are log-spaced early, evenly
+    spaced late): median over members, IQR band, grokking step marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -257,11 +262,13 @@ def plot(table: pd.DataFrame, grok_step, path: Path, title: str, chance=None) ->
         ax.fill_between(steps, q[(col, 0.25)], q[(col, 0.75)], color=color, alpha=0.2)
     if chance is not None:
         ax.axhline(chance, color="black", lw=0.8, alpha=0.5, label=f"chance (log p = {chance:.2f})")
-    ax.set(yscale="log", xlabel="step", ylabel="loss (median, IQR band)")
+    ax.set(yscale="log", xlabel="step", ylabel=f"{loss_name} (median, IQR band)")
     ax_g.plot(steps, q[("gini_embed", 0.5)], color="black", marker=".", ms=4)
     ax_g.fill_between(steps, q[("gini_embed", 0.25)], q[("gini_embed", 0.75)], color="black", alpha=0.15)
     ax_g.set(xlabel="step", ylabel="Gini of embedding Fourier norms", ylim=(0, 1))
     for a in (ax, ax_g):
+        a.set_xscale("symlog", linthresh=1)  # step 0 stays on the axis
+        a.set_xlim(0, steps.max() * 1.1)
         if grok_step is not None:
             a.axvline(grok_step, color="gray", ls=":", label=f"test acc 95 % (median step {grok_step:g})")
         a.grid(alpha=0.3)
@@ -301,8 +308,8 @@ def main(args) -> int:
     plot(table, g, run_dir / "plots" / "progress_measures.png",
          f"{run_dir.name}: {cfg.task.name} p={cfg.task.p}, {cfg.model.name}: Nanda et al. 2023's progress measures, "
          f"median over n={table['member'].nunique()} members\nkey frequencies per member: "
-         f"{counts.min()}–{counts.max()} of {K} ({rule})",
-         chance=math.log(cfg.task.p) if cfg.loss.name == "softmax_ce" else None)
+         f"{counts.min()}{'' if counts.min() == counts.max() else f'–{counts.max()}'} of {K} ({rule})",
+         loss_name=f"{cfg.loss.name} loss", chance=math.log(cfg.task.p) if cfg.loss.name == "softmax_ce" else None)
     last = table[table["step"] == table["step"].max()].set_index("member")
     rich_table = Table("member", "seed", "n", "key frequencies (by norm)", "share of logits", "restricted (test)",
                        "excluded (train)", "train loss", "gini_embed",
