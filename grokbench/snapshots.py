@@ -25,8 +25,8 @@ log = logging.getLogger("grokbench")
 
 def snapshot_steps(schedule, n: int) -> list:
     """n of the eval steps: half near evenly spaced points (late; the last step always), half near log-spaced points
-    below the first of those (sharp early); where two points land on one step the gap is filled by the step farthest (in log step) from the
-    chosen ones. All eval steps if there are at most n."""
+    below the first of those (sharp early). Where two points land on one step, the gap is filled by the step
+    farthest (in log step) from the chosen ones. All eval steps if there are at most n."""
     steps = sorted(schedule)
     if n >= len(steps):
         return steps

@@ -17,7 +17,7 @@ P = 11
 
 
 def known_table(p, sign, freqs, amplitudes, extra=True):
-    """L[a, b, c] = 0.3 + Σ α_k cos(w_k(a + σb − c)) (+ a term in a alone, which no sum direction holds): (1, p², p)."""
+    """L[a, b, c] = 0.3 + Σ α_k cos(w_k(a + σb − c)), plus a term in a alone (in no sum direction): (1, p², p)."""
     a, b, c = (torch.arange(p, dtype=torch.float64).view(*s) for s in ((p, 1, 1), (1, p, 1), (1, 1, p)))
     table = 0.3 + sum(amp * torch.cos(2 * math.pi * k * (a + sign * b - c) / p) for k, amp in zip(freqs, amplitudes))
     if extra:

@@ -44,6 +44,50 @@ def prune(args) -> int:
     return 0
 
 
+def fourier(args) -> int:
+    import math
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from grokbench import store
+    from grokbench.analysis.fourier import (KEY_CUTOFF, analyze, grok_step, parse_freqs, plot, run_config,
+                                            with_losses)
+
+    run_dir = Path(args.run_dir)
+    freqs = None if args.freqs is None else parse_freqs(args.freqs)
+    if args.top is not None and (args.top < 1 or freqs is not None):
+        raise ValueError(f"--top {args.top} is invalid; allowed: an integer >= 1, without --freqs")
+    table, keys = analyze(run_dir, freqs, args.device, args.top)
+    table = with_losses(table, run_dir)
+    store.write_parquet(table, run_dir / "fourier.parquet")
+    store.write_parquet(keys, run_dir / "key_freqs.parquet")
+    cfg = run_config(run_dir)
+    g, counts, K = grok_step(run_dir), keys.groupby("member").size(), (cfg.task.p - 1) // 2
+    rule = ("given by --freqs" if freqs else f"each member's top {args.top}" if args.top
+            else f"norm ≥ {KEY_CUTOFF:g} × the largest")
+    plot(table, g, run_dir / "plots" / "progress_measures.png",
+         f"{run_dir.name}: {cfg.task.name} p={cfg.task.p}, {cfg.model.name}: Nanda et al. 2023's progress measures, "
+         f"median over n={table['member'].nunique()} members\nkey frequencies per member: "
+         f"{counts.min()}{'' if counts.min() == counts.max() else f'–{counts.max()}'} of {K} ({rule})",
+         loss_name=f"{cfg.loss.name} loss", chance=math.log(cfg.task.p) if cfg.loss.name == "softmax_ce" else None)
+    last = table[table["step"] == table["step"].max()].set_index("member")
+    rich_table = Table("member", "seed", "n", "key frequencies (by norm)", "share of logits", "restricted (test)",
+                       "excluded (train)", "train loss", "gini_embed",
+                       title=f"{run_dir}: final snapshot (step {table['step'].max()})", title_justify="left")
+    for member, k in keys.groupby("member", sort=True):
+        r = last.loc[member]
+        shown = ",".join(map(str, k["freq"].iloc[:8])) + (",…" if len(k) > 8 else "")  # all in key_freqs.parquet
+        rich_table.add_row(str(member), str(int(r["seed"])), str(len(k)), shown,
+                           f"{k['frac'].sum():.0%}",
+                           f"{r['restricted_loss']:.3g}", f"{r['excluded_loss']:.3g}", f"{r['train_loss']:.3g}",
+                           f"{r['gini_embed']:.2f}")
+    console = Console(width=130)
+    console.print(rich_table)
+    console.print(f"outputs: {run_dir}  (fourier.parquet, key_freqs.parquet, plots/progress_measures.png)")
+    return 0
+
+
 def main(argv) -> int:
     parser = argparse.ArgumentParser(prog="grokbench analyze", description=__doc__)
     sub = parser.add_subparsers(dest="analysis", required=True)
@@ -60,11 +104,7 @@ def main(argv) -> int:
     f.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
     args = parser.parse_args(argv)
     try:
-        if args.analysis == "fourier":
-            from grokbench.analysis.fourier import main as fourier
-
-            return fourier(args)
-        return prune(args)
+        return fourier(args) if args.analysis == "fourier" else prune(args)
     except (FileNotFoundError, ValueError) as err:
         print(f"grokbench: error: {err}", file=sys.stderr)
         return 2

@@ -25,7 +25,8 @@ frequency; frac_other_same_freq: the rest of the same-frequency 2×2 blocks, cos
 alone; frac_cross: products of two different frequencies).
 
 Outputs: RUN_DIR/fourier.parquet (step, member, seed, restricted_loss, restricted_loss_train, excluded_loss,
-gini_embed, frac_sum, frac_other_same_freq, frac_single, frac_cross, train_loss, test_loss), RUN_DIR/key_freqs.parquet (member, seed, freq, rank, norm, frac),
+gini_embed, frac_sum, frac_other_same_freq, frac_single, frac_cross, train_loss, test_loss),
+RUN_DIR/key_freqs.parquet (member, seed, freq, rank, norm, frac),
 RUN_DIR/plots/progress_measures.png.
 """
 from __future__ import annotations
@@ -108,7 +109,8 @@ def logit_shares(coeffs: torch.Tensor, sum_norms: torch.Tensor) -> dict:
 
 
 def key_part(components: torch.Tensor, directions: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-    """The table's part on the key frequencies' sum directions: (2, R, K, C), (2, K, p²), keys (R, K) → (R, p², C)."""
+    """The table's part on the key frequencies' sum directions:
+    components (2, R, K, C), directions (2, K, p²), keys (R, K) → (R, p², C)."""
     return torch.einsum("jkn,jrkc->rnc", directions, components * keys[None, :, :, None])
 
 
@@ -287,44 +289,6 @@ def grok_step(run_dir: Path):
     summary = pd.read_parquet(run_dir / store.SUMMARY_FILE)
     steps = summary["step_test_95"].dropna()
     return float(steps.median()) if len(steps) else None
-
-
-def main(args) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    run_dir = Path(args.run_dir)
-    freqs = None if args.freqs is None else parse_freqs(args.freqs)
-    if args.top is not None and (args.top < 1 or freqs is not None):
-        raise ValueError(f"--top {args.top} is invalid; allowed: an integer >= 1, without --freqs")
-    table, keys = analyze(run_dir, freqs, args.device, args.top)
-    table = with_losses(table, run_dir)
-    store.write_parquet(table, run_dir / "fourier.parquet")
-    store.write_parquet(keys, run_dir / "key_freqs.parquet")
-    cfg = run_config(run_dir)
-    g, counts, K = grok_step(run_dir), keys.groupby("member").size(), (cfg.task.p - 1) // 2
-    rule = ("given by --freqs" if freqs else f"each member's top {args.top}" if args.top
-            else f"norm ≥ {KEY_CUTOFF:g} × the largest")
-    plot(table, g, run_dir / "plots" / "progress_measures.png",
-         f"{run_dir.name}: {cfg.task.name} p={cfg.task.p}, {cfg.model.name}: Nanda et al. 2023's progress measures, "
-         f"median over n={table['member'].nunique()} members\nkey frequencies per member: "
-         f"{counts.min()}{'' if counts.min() == counts.max() else f'–{counts.max()}'} of {K} ({rule})",
-         loss_name=f"{cfg.loss.name} loss", chance=math.log(cfg.task.p) if cfg.loss.name == "softmax_ce" else None)
-    last = table[table["step"] == table["step"].max()].set_index("member")
-    rich_table = Table("member", "seed", "n", "key frequencies (by norm)", "share of logits", "restricted (test)",
-                       "excluded (train)", "train loss", "gini_embed",
-                       title=f"{run_dir}: final snapshot (step {table['step'].max()})", title_justify="left")
-    for member, k in keys.groupby("member", sort=True):
-        r = last.loc[member]
-        shown = ",".join(map(str, k["freq"].iloc[:8])) + (",…" if len(k) > 8 else "")  # all in key_freqs.parquet
-        rich_table.add_row(str(member), str(int(r["seed"])), str(len(k)), shown,
-                           f"{k['frac'].sum():.0%}",
-                           f"{r['restricted_loss']:.3g}", f"{r['excluded_loss']:.3g}", f"{r['train_loss']:.3g}",
-                           f"{r['gini_embed']:.2f}")
-    console = Console(width=130)
-    console.print(rich_table)
-    console.print(f"outputs: {run_dir}  (fourier.parquet, key_freqs.parquet, plots/progress_measures.png)")
-    return 0
 
 
 def parse_freqs(text: str):
