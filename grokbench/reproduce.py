@@ -33,10 +33,9 @@ USAGE = """usage: grokbench reproduce PAPER/FIGURE [OVERRIDES...]   (e.g. prieto
 
 
 def experiments() -> List[str]:
-    from grokbench.compose import CONFIG_DIR
+    from grokbench.config import config_options
 
-    root = CONFIG_DIR / "experiment"
-    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
+    return config_options("experiment")
 
 
 def member_values(claim: dict, metrics: pd.DataFrame, summary: pd.DataFrame):

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 
 from grokbench import store
 from grokbench.chunking import chunk_size
-from grokbench.config import plain
+from grokbench.config import ConfigError, plain
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr_table
 from grokbench.metrics.phases import label_noise
@@ -37,6 +37,12 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def check_device(name: str) -> None:
+    """device=cuda on a machine without a visible GPU: one line (ConfigError), not torch's traceback mid-setup."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", name, "cpu or auto: no CUDA device is visible on this machine")
 
 
 def rng_state() -> dict:

@@ -5,8 +5,8 @@ from conftest import grokbench
 from grokbench.cli import main
 
 BAD = [  # override, words the one-line error must contain
-    (["task.train_fraction=1.5"], ["task.train_fraction", "(0, 1]"]),
-    (["task.train_fraction=0"], ["task.train_fraction", "(0, 1]"]),
+    (["task.train_fraction=1.5"], ["task.train_fraction", "(0, 1)"]),
+    (["task.train_fraction=0"], ["task.train_fraction", "(0, 1)"]),
     (["task.corruption=1.0"], ["task.corruption", "[0, 1)"]),
     (["task.corruption=-0.1"], ["task.corruption", "[0, 1)"]),
     (["task=moddiv", "task.p=58"], ["task.p", "prime"]),
