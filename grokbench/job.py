@@ -14,6 +14,7 @@ register()
 @hydra.main(version_base="1.3", config_path="pkg://grokbench.configs", config_name="config")
 def hydra_main(cfg) -> float:
     from grokbench.report import print_summary
+    from grokbench.summary import summary_settings
     from grokbench.train import check_device, train
 
     try:
@@ -25,5 +26,5 @@ def hydra_main(cfg) -> float:
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     summary = train(cfg, out_dir)
-    print_summary(summary, out_dir)
+    print_summary(summary, out_dir, settings=summary_settings(cfg))
     return float(summary["final_test_acc"].median())  # the swept metric, for sweepers that optimise

@@ -24,7 +24,7 @@ from grokbench.population import build_population, members
 from grokbench.progress import Progress
 from grokbench.seeding import generator
 from grokbench.step import Stepper
-from grokbench.summary import summarize_members
+from grokbench.summary import summarize_members, summary_settings
 
 log = logging.getLogger("grokbench")
 EVALS_AUTO = 100  # train.eval_every=null: about this many evenly spaced evals per run (plus the log-spaced ones)
@@ -246,7 +246,8 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
             signal.signal(s, handler)
     metrics = recorder.frame()
     ds = diverged_step.cpu().numpy()
-    summary = summarize_members(metrics, table, [None if d < 0 else int(d) for d in ds], label_noise(cfg.task))
+    summary = summarize_members(metrics, table, [None if d < 0 else int(d) for d in ds], label_noise(cfg.task),
+                                summary_settings(cfg))
     store.write_parquet(summary, out_dir / store.SUMMARY_FILE)
     ipr = neuron_ipr_table(model, table)  # per-neuron IPR of models with neurons over Z_p, else None
     if ipr is not None:
