@@ -470,7 +470,8 @@ class Config:
     seeds: Any = 4  # int N → seeds 0..N-1, or an explicit list of ints (0 is a valid seed)
     device: Device = Device.auto
     # the published outcome, for `grokbench reproduce`: a list of claims set by configs/experiment/<paper>/<fig>.yaml,
-    # each {metric: <metrics.parquet or summary.parquet column>, at_step: int (metrics only), min: x and/or max: y}
+    # each {metric: <metrics.parquet or summary.parquet column>, at_step: int (metrics only), min: x and/or max: y},
+    # bounding the median over members (the fraction of members for generalized, grokked, diverged)
     # and optionally where: {<config key>: value}, which restricts a claim to the matching jobs of a multirun
     expect: Optional[List[Any]] = None
 
