@@ -15,7 +15,8 @@ from hydra.errors import HydraException, MissingConfigException
 from omegaconf import OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from grokbench.config import CONFIG_DIR, GROUPS, ConfigError, config_options, register_configs, validate  # noqa: F401 (CONFIG_DIR: re-exported)
+from grokbench.config import CONFIG_DIR  # noqa: F401 (re-exported: callers import it from here)
+from grokbench.config import GROUPS, ConfigError, config_options, register_configs, validate
 
 CONFIG_MODULE, CONFIG_NAME = "grokbench.configs", "config"
 

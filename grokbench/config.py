@@ -137,11 +137,11 @@ class ModelSchema:
         self.accepts.check(shape, self.name, task)
 
 
-def split_sizes(n: int, train_fraction: float, key: str = "train_fraction", rounding=int) -> tuple:
-    """(n_train, n_test) of n samples; refuses a fraction that leaves either split empty (NaN accuracies).
+def split_sizes(n: int, train_fraction: float, rounding=int) -> tuple:
+    """(n_train, n_test) of n samples; refuses a train_fraction that leaves either split empty (NaN accuracies).
     rounding: how train_fraction·n becomes a count (int = floor: 40 % of 113² = 5107, as Prieto et al.)."""
     n_train = rounding(train_fraction * n)
-    check(0 < train_fraction < 1 and 1 <= n_train <= n - 1, key, train_fraction,
+    check(0 < train_fraction < 1 and 1 <= n_train <= n - 1, "train_fraction", train_fraction,
           f"a number in (0, 1) leaving >= 1 train and >= 1 test sample of the {n}")
     return n_train, n - n_train
 
@@ -376,7 +376,7 @@ def check_grokfast(lamb: float, alpha: float) -> None:
 # --------------------------------------------------------------------------------------------------- losses
 @dataclass
 class LossConfig:
-    name: str = MISSING  # registry key = the YAML file's name (softmax_ce, stablemax_ce, mse), checked against loss=<name>
+    name: str = MISSING  # registry key = the YAML file's name (softmax_ce | stablemax_ce | mse), checked vs loss=<name>
     dtype: DType = DType.float32  # logits are cast to this dtype before normalisation and loss; SC metrics use it too
 
 

@@ -3,8 +3,8 @@
 Per group: members, how many finished, the fraction that generalized (test accuracy reached summary.threshold) and
 the fraction that grokked (generalized, and at least summary.grok_ratio times as late as train accuracy got there;
 summary.parquet's columns), median and IQR of the step where test accuracy first reached 95 % (a member that never
-did counts as +inf, so a median of "never" means most members never got there), and median final accuracies. Half-finished sweeps work: `done` says how many members
-have their final numbers.
+did counts as +inf, so a median of "never" means most members never got there), and median final accuracies.
+Half-finished sweeps work: `done` says how many members have their final numbers.
 """
 from __future__ import annotations
 
