@@ -87,3 +87,7 @@ class Transformer(nn.Module):
             h = self.layer_norm(h + self.drop(f), layer.ln2_g, layer.ln2_b)
         last = h[:, :, -1]  # (R, N, d): read-out at the last position (the only one the final layer kept)
         return torch.einsum("rnd,rdc->rnc", last, self.w_out) + self.b_out[:, None]
+
+    def operand_embeddings(self):
+        """[W_E]: the token embedding of 0..p-1 (R, p, d), shared by a and b; "=" left out (metrics/fourier.py)."""
+        return [self.tok_emb[:, : self.w_out.shape[-1]]]

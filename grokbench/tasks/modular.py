@@ -3,10 +3,11 @@ import logging
 
 import torch
 
+from grokbench.config import plain
+from grokbench.seeding import generator
 from grokbench.tasks.corruption import corrupt_labels
 from grokbench.tasks.dataset import Dataset
 from grokbench.tasks.split_file import split_from_file
-from grokbench.seeding import generator
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def build_modular(cfg, seeds) -> Dataset:
     vocab = cfg.p
     if cfg.encoding.value == "equals_token":  # [a, b, =]: a read-out position that is neither operand
         x, vocab = torch.cat([x, torch.full_like(x[:, :1], cfg.p)], dim=1), cfg.p + 1
-    n_train = max(1, int(cfg.train_fraction * len(y)))  # floor: 40 % of 113² = 5107 as published
+    n_train = plain(cfg).data_shape().n_train  # the size validate() checked: floor, 40 % of 113² = 5107 as published
     from_file = None
     if cfg.split_file is not None:  # the file decides every member's split; train_fraction is not used
         from_file = split_from_file(cfg.split_file, seeds, all_pairs(cfg.name, cfg.p)[0], cfg.p)
