@@ -46,6 +46,16 @@ def test_chunks_give_one_table_with_global_members(run):
     np.testing.assert_allclose(curves(chunked), curves(whole), rtol=1e-5, atol=1e-6)
 
 
+def test_chunked_run_writes_the_unchunked_tables(run):
+    """metrics, summary and ipr.parquet of a chunked run equal the unchunked run's (global member ids, every seed)."""
+    quadratic = ["model=quadratic", "loss=mse", "seeds=[0,3,7]"]
+    _, _, chunked = run([*quadratic, "population.chunk=2"], "chunked")
+    _, _, whole = run(quadratic, "whole")
+    for name in ("metrics.parquet", "summary.parquet", "ipr.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(chunked / name), pd.read_parquet(whole / name),
+                                      rtol=1e-5, atol=1e-6, obj=name)
+
+
 def test_compile_on_cpu_warns_and_trains_eagerly(run):
     with pytest.warns(UserWarning, match="train.compile"):
         _, compiled, _ = run(["train.compile=true"], "compiled")
