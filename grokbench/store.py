@@ -1,5 +1,6 @@
 """Files of a run: metrics.parquet, summary.parquet, checkpoint.pt — every write atomic (temp file, then rename), so
 a job killed at any instant leaves either the old file or the new one, never half of one."""
+import json
 import os
 from pathlib import Path
 
@@ -18,6 +19,10 @@ def _atomic(path: Path, write) -> None:
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
     _atomic(Path(path), lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def write_json(obj, path: Path) -> None:
+    _atomic(Path(path), lambda tmp: tmp.write_text(json.dumps(obj, indent=1) + "\n"))
 
 
 def save_checkpoint(state: dict, path: Path) -> None:

@@ -15,7 +15,7 @@ import torch
 from omegaconf import OmegaConf
 
 from grokbench import store
-from grokbench.chunking import chunk_size
+from grokbench.chunking import chunk_parts, fixed_chunk_size
 from grokbench.config import plain
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr_table
@@ -113,25 +113,17 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     out_dir/chunks/<k>/), then one metrics.parquet and summary.parquet with global member indices (with
     train.early_stop_threshold each chunk stops on its own members' accuracy)."""
     out_dir, table = Path(out_dir), members(cfg)
-    # the chunk size is fixed at the first start: chunk=auto measured again on a resume could slice members differently
-    size_file = out_dir / "chunks" / "size.json"
-    if size_file.exists():
-        size = json.loads(size_file.read_text())["members_per_chunk"]
-    else:
-        size = chunk_size(cfg, len(table), resolve_device(cfg.device.value))
-    if size >= len(table):
+    size = fixed_chunk_size(cfg, out_dir, len(table), resolve_device(cfg.device.value))
+    parts = chunk_parts(table, out_dir, size)
+    if len(parts) == 1:
         return train_members(cfg, table, out_dir)
-    size_file.parent.mkdir(parents=True, exist_ok=True)
-    size_file.write_text(json.dumps({"members_per_chunk": size}))
-    summaries = [train_members(cfg, table.iloc[i : i + size], out_dir / "chunks" / str(i // size))
-                 for i in range(0, len(table), size)]
-    metrics = pd.concat([pd.read_parquet(out_dir / "chunks" / str(k) / store.METRICS_FILE)
-                         for k in range(len(summaries))], ignore_index=True)
+    summaries = [train_members(cfg, rows, part_dir) for rows, part_dir in parts]
+    metrics = pd.concat([pd.read_parquet(part_dir / store.METRICS_FILE) for _, part_dir in parts], ignore_index=True)
     store.write_parquet(metrics.sort_values(["step", "member"], kind="stable", ignore_index=True),
                         out_dir / store.METRICS_FILE)
     summary = pd.concat(summaries, ignore_index=True)
     store.write_parquet(summary, out_dir / store.SUMMARY_FILE)
-    ipr = [out_dir / "chunks" / str(k) / store.IPR_FILE for k in range(len(summaries))]
+    ipr = [part_dir / store.IPR_FILE for _, part_dir in parts]
     if all(p.exists() for p in ipr):  # models with per-neuron IPR: one table for the run, as unchunked
         store.write_parquet(pd.concat(map(pd.read_parquet, ipr), ignore_index=True), out_dir / store.IPR_FILE)
     return summary

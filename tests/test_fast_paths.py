@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import compose, grokbench
+from grokbench.train import train
 from grokbench import bench
 from grokbench.baselines import BarePopulation, BareSingle
 from grokbench.metrics import evaluate
@@ -54,6 +55,38 @@ def test_chunked_run_writes_the_unchunked_tables(run):
     for name in ("metrics.parquet", "summary.parquet", "ipr.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(chunked / name), pd.read_parquet(whole / name),
                                       rtol=1e-5, atol=1e-6, obj=name)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_resume_keeps_the_first_starts_chunk_decision(tmp_path, monkeypatch, caplog):
+    """chunk=auto trained all members at once at the first start; a resume whose measurement says 1 member per
+    chunk (less free memory) still continues that population from its checkpoint, not from step 0 in chunks."""
+    from grokbench import chunking
+    from grokbench.step import Stepper
+
+    class StopsAtStep10(Stepper):  # the first start dies after step 10 (checkpointed every step)
+        def __call__(self, step, x, y):
+            if step == 10:
+                raise Interrupted
+            super().__call__(step, x, y)
+
+    cfg = compose(["seeds=[0,3,7]", "population.chunk=auto", "train.checkpoint_every_s=1e-9"])
+    monkeypatch.setattr("grokbench.train.Stepper", StopsAtStep10)
+    with pytest.raises(Interrupted):
+        train(cfg, tmp_path / "run")
+    monkeypatch.setattr("grokbench.train.Stepper", Stepper)
+    monkeypatch.setattr(chunking, "chunk_size", lambda cfg, n_members, device: 1)
+    monkeypatch.setattr("grokbench.train.chunk_size", chunking.chunk_size, raising=False)
+    with caplog.at_level("INFO", logger="grokbench"):
+        train(cfg, tmp_path / "run")
+    assert "resumed from step 10" in caplog.text
+    assert not (tmp_path / "run" / "chunks" / "0").exists()
+    train(compose(["seeds=[0,3,7]"]), tmp_path / "whole")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "run" / "metrics.parquet"),
+                                  pd.read_parquet(tmp_path / "whole" / "metrics.parquet"))
 
 
 def test_compile_on_cpu_warns_and_trains_eagerly(run):
