@@ -220,6 +220,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
                     progress.update(step, values)
                     threshold = train_cfg.early_stop_threshold
                     if threshold is not None:
+                        # test_acc is float64 count / n (metrics/basic.py): exactly 95 % counts as >= 0.95
                         done = bool((values["test_acc"][active] >= threshold).all()) and bool(active.any())
                         streak = streak + 1 if done else 0
                         if streak >= train_cfg.early_stop_patience:
