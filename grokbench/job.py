@@ -7,6 +7,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 
 from grokbench.compose import register
+from grokbench.store import RunDirError
 from grokbench.config import ConfigError, validate
 
 log = logging.getLogger("grokbench")
@@ -24,6 +25,10 @@ def hydra_main(cfg) -> float:
     from grokbench.train import train
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
-    summary = train(cfg, out_dir)
+    try:
+        summary = train(cfg, out_dir)
+    except RunDirError as err:  # a dir we must not continue in: one line, nothing in it touched
+        print(f"grokbench: error: {err}", file=sys.stderr)
+        sys.exit(2)
     print_summary(summary, out_dir)
     return float(summary["final_test_acc"].median())  # the swept metric, for sweepers that optimise

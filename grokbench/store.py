@@ -1,7 +1,8 @@
-"""Files of a run: metrics.parquet, summary.parquet, checkpoint.pt — every write atomic (temp file, then rename), so
+"""Files of a run: metrics.parquet, summary.parquet, checkpoint.pt (tensors and plain types only) — every write atomic (temp file, then rename), so
 a job killed at any instant leaves either the old file or the new one, never half of one."""
 import json
 import os
+import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,19 @@ def save_checkpoint(state: dict, path: Path) -> None:
     _atomic(Path(path), lambda tmp: torch.save(state, tmp))
 
 
+class RunDirError(Exception):
+    """A run dir this run cannot continue in; the message is one line for the user (exit code 2)."""
+
+
 def load_checkpoint(path: Path):
+    """The checkpoint's tensors and plain Python values, or None if there is none. Loading never runs code: a file
+    holding any other pickled object (one written by grokbench before checkpoints held only tensors, or by anything
+    else) is refused, not unpickled."""
     path = Path(path)
-    return torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise RunDirError(f"{path} holds pickled Python objects, not only tensors (an earlier grokbench's checkpoint?); "
+                          f"it is not loaded, since unpickling can run code: start a new output dir") from None

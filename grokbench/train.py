@@ -135,7 +135,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
     ckpt = store.load_checkpoint(out_dir / store.CHECKPOINT_FILE)
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
     if ckpt is not None and ckpt["config"] != config_yaml:
-        raise RuntimeError(f"{out_dir} holds a checkpoint of a different config; use a new output dir")
+        raise store.RunDirError(f"{out_dir} holds a checkpoint of a different config; use a new output dir")
     if ckpt is not None and ckpt["finished"]:
         log.info(f"already finished, nothing to do: {out_dir}")
         return pd.read_parquet(out_dir / store.SUMMARY_FILE)
@@ -158,19 +158,24 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
             sampler.load_state_dict(ckpt["sampler"])
         active.copy_(ckpt["active"])
         diverged_step.copy_(ckpt["diverged_step"])
-        recorder, step, streak = Recorder(table, [ckpt["metrics"]]), ckpt["step"], ckpt["streak"]
+        step, streak = ckpt["step"], ckpt["streak"]
+        # metrics.parquet is written just before checkpoint.pt: rows past the checkpoint's step (killed between the
+        # two writes) are recomputed from here on
+        metrics = pd.read_parquet(out_dir / store.METRICS_FILE)
+        recorder = Recorder(table, [metrics[metrics["step"] <= step].reset_index(drop=True)])
         set_rng_state(ckpt["rng"])
         log.info(f"resumed from step {step}: {out_dir / store.CHECKPOINT_FILE}")
     else:
         recorder.add(0, evaluate(model, data, cfg.loss, cfg.train.nlm_metrics))
 
     def checkpoint(finished: bool = False) -> pd.DataFrame:
+        # metrics first: a checkpoint never points past the rows on disk (a resume drops rows past its step)
         metrics = recorder.frame()
         store.write_parquet(metrics, out_dir / store.METRICS_FILE)
-        store.save_checkpoint(
+        store.save_checkpoint(  # tensors and plain types only: loaded with weights_only=True
             {
                 "config": config_yaml, "finished": finished, "step": step, "streak": streak,
-                "model": model.state_dict(), "optimizer": opt.state_dict(), "metrics": metrics,
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "sampler": sampler.state_dict() if sampler else None,
                 "active": active.cpu(), "diverged_step": diverged_step.cpu(), "rng": rng_state(),
             },

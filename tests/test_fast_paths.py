@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import compose, grokbench
+from conftest import compose, grokbench, interrupted_train
 from grokbench.train import train
 from grokbench import bench
 from grokbench.baselines import BarePopulation, BareSingle
@@ -57,29 +57,14 @@ def test_chunked_run_writes_the_unchunked_tables(run):
                                       rtol=1e-5, atol=1e-6, obj=name)
 
 
-class Interrupted(Exception):
-    pass
-
-
 def test_resume_keeps_the_first_starts_chunk_decision(tmp_path, monkeypatch, caplog):
     """chunk=auto trained all members at once at the first start; a resume whose measurement says 1 member per
     chunk (less free memory) still continues that population from its checkpoint, not from step 0 in chunks."""
     from grokbench import chunking
-    from grokbench.step import Stepper
-
-    class StopsAtStep10(Stepper):  # the first start dies after step 10 (checkpointed every step)
-        def __call__(self, step, x, y):
-            if step == 10:
-                raise Interrupted
-            super().__call__(step, x, y)
 
     cfg = compose(["seeds=[0,3,7]", "population.chunk=auto", "train.checkpoint_every_s=1e-9"])
-    monkeypatch.setattr("grokbench.train.Stepper", StopsAtStep10)
-    with pytest.raises(Interrupted):
-        train(cfg, tmp_path / "run")
-    monkeypatch.setattr("grokbench.train.Stepper", Stepper)
+    interrupted_train(monkeypatch, cfg, tmp_path / "run", at_step=10)
     monkeypatch.setattr(chunking, "chunk_size", lambda cfg, n_members, device: 1)
-    monkeypatch.setattr("grokbench.train.chunk_size", chunking.chunk_size, raising=False)
     with caplog.at_level("INFO", logger="grokbench"):
         train(cfg, tmp_path / "run")
     assert "resumed from step 10" in caplog.text

@@ -83,6 +83,6 @@ def test_preempted_job_is_requeued_and_resumes(tmp_path):
     text = "".join(p.read_text() for p in [*(sweep / ".submitit" / job_id).glob("*_log.out"), sweep / "0" / "job.log"])
     assert "resumed from step" in text, "the job finished before the signals: make the run longer"
     assert f"Requeued job {job_id}" in text  # submitit's own log line, from the preempted run
-    assert torch.load(sweep / "0" / "checkpoint.pt", weights_only=False)["finished"]
+    assert torch.load(sweep / "0" / "checkpoint.pt", weights_only=True)["finished"]
     for name in ("metrics.parquet", "summary.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(sweep / "0" / name), pd.read_parquet(reference / name))
