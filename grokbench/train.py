@@ -22,6 +22,7 @@ from grokbench.metrics.ipr import neuron_ipr_table
 from grokbench.metrics.phases import label_noise
 from grokbench.population import build_population, members
 from grokbench.progress import Progress
+from grokbench.provenance import RunRecord
 from grokbench.seeding import generator
 from grokbench.step import Stepper
 from grokbench.summary import summarize_members
@@ -112,12 +113,14 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     population.chunk: members in chunks trained one after another (each with its own checkpoint under
     out_dir/chunks/<k>/), then one metrics.parquet and summary.parquet with global member indices (with
     train.early_stop_threshold each chunk stops on its own members' accuracy)."""
-    out_dir, table = Path(out_dir), members(cfg)
-    size = fixed_chunk_size(cfg, out_dir, len(table), resolve_device(cfg.device.value))
+    out_dir, table, device = Path(out_dir), members(cfg), resolve_device(cfg.device.value)
+    size = fixed_chunk_size(cfg, out_dir, len(table), device)
     parts = chunk_parts(table, out_dir, size)
+    record = RunRecord(out_dir, len(table), device)  # run.json: written once training (re)starts, not for a refusal
+    summaries = [train_members(cfg, rows, part_dir, record.start) for rows, part_dir in parts]
     if len(parts) == 1:
-        return train_members(cfg, table, out_dir)
-    summaries = [train_members(cfg, rows, part_dir) for rows, part_dir in parts]
+        record.end()
+        return summaries[0]
     metrics = pd.concat([pd.read_parquet(part_dir / store.METRICS_FILE) for _, part_dir in parts], ignore_index=True)
     store.write_parquet(metrics.sort_values(["step", "member"], kind="stable", ignore_index=True),
                         out_dir / store.METRICS_FILE)
@@ -126,11 +129,13 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     ipr = [part_dir / store.IPR_FILE for _, part_dir in parts]
     if all(p.exists() for p in ipr):  # models with per-neuron IPR: one table for the run, as unchunked
         store.write_parquet(pd.concat(map(pd.read_parquet, ipr), ignore_index=True), out_dir / store.IPR_FILE)
+    record.end()
     return summary
 
 
-def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
-    """Train the members in `table` (all of cfg's, or one chunk) as one population, writing into out_dir."""
+def train_members(cfg, table: pd.DataFrame, out_dir: Path, starting=lambda: None) -> pd.DataFrame:
+    """Train the members in `table` (all of cfg's, or one chunk) as one population, writing into out_dir.
+    `starting()` is called once the checkpoint (if any) is known to be this config's and unfinished."""
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = store.load_checkpoint(out_dir / store.CHECKPOINT_FILE)
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
@@ -139,6 +144,8 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
     if ckpt is not None and ckpt["finished"]:
         log.info(f"already finished, nothing to do: {out_dir}")
         return pd.read_parquet(out_dir / store.SUMMARY_FILE)
+
+    starting()
 
     # ----------------------------------------------------------------------------------------- setup
     device = resolve_device(cfg.device.value)

@@ -33,7 +33,7 @@ def test_a_checkpoint_with_pickled_objects_is_refused(tmp_path, payload):
     errors = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and "start a new output dir" in errors[0], r.stderr
     assert not marker.exists(), "loading the checkpoint ran its code"
-    assert not (out / "metrics.parquet").exists()
+    assert not (out / "metrics.parquet").exists() and not (out / "run.json").exists()
 
 
 def test_checkpoint_is_tensors_and_plain_types(run):

@@ -1,6 +1,7 @@
 """Sweeps: a local multirun → sweep.parquet (one row per member of every job, overrides as columns), collect,
 summarize and plot on it and on a half-finished copy; the submitit launcher path without a cluster."""
 import io
+import json
 import shutil
 from contextlib import redirect_stdout
 
@@ -8,6 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import grokbench
+from grokbench import __version__ as grokbench_version
 from grokbench.analysis import collect, plots, summarize
 
 TINY = ["device=cpu", "task.p=11", "model.width=16", "train.max_steps=20", "train.eval_every=5"]
@@ -34,6 +36,9 @@ def test_multirun_writes_the_sweep_table(sweep):
     df = pd.read_parquet(sweep / "sweep.parquet")  # written by the Hydra callback, nobody ran collect
     assert len(df) == 16 and df["finished"].all()
     assert sorted(df["job"].unique()) == ["0", "1", "2", "3"]
+    assert (df["grokbench_version"] == grokbench_version).all()  # from each job's run.json
+    run_json = json.loads((sweep / "0" / "run.json").read_text())
+    assert run_json["command"][:3] == ["grokbench", "run", "-m"] and run_json["members"] == 4, run_json
     assert {"optimizer.lr", "optimizer.weight_decay", "seed", "member", "seeds", "task.p"} <= set(df.columns)
     assert sorted(df.groupby(["optimizer.lr", "optimizer.weight_decay"]).size()) == [4, 4, 4, 4]
     for job, rows in df.groupby("job"):  # every row is its job's summary, with the job's overrides beside it
