@@ -3,6 +3,8 @@ a job killed at any instant leaves either the old file or the new one, never hal
 import json
 import os
 import pickle
+import secrets
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +15,8 @@ IPR_FILE = "ipr.parquet"  # one row per member × neuron (models with neurons ov
 
 
 def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # a temp name no other writer can have, on any host sharing the file system: host + pid + a random token
+    tmp = path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     write(tmp)
     os.replace(tmp, path)
 

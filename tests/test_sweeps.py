@@ -113,3 +113,36 @@ def test_submitit_launcher_runs_the_sweep(tmp_path):
     df = pd.read_parquet(out / "sweep.parquet")
     assert len(df) == 4 and df["finished"].all()
     assert sorted(df["optimizer.weight_decay"].unique()) == [0.0, 1.0]
+
+
+def test_sweep_table_is_written_once_all_jobs_are_back(sweep, tmp_path):
+    """Not as each job ends (on every compute node, quadratic in jobs): only at multirun end, on the submitting host."""
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from grokbench.analysis.callbacks import SweepTable
+
+    copy = tmp_path / "copy"
+    shutil.copytree(sweep, copy, ignore=shutil.ignore_patterns("sweep.parquet"))
+    config = OmegaConf.create({"hydra": {"mode": RunMode.MULTIRUN, "sweep": {"dir": str(copy)}}})
+    callback = SweepTable()
+    callback.on_job_end(config, job_return=None)
+    assert not (copy / "sweep.parquet").exists()
+    callback.on_multirun_end(config)
+    pd.testing.assert_frame_equal(pd.read_parquet(copy / "sweep.parquet"), pd.read_parquet(sweep / "sweep.parquet"))
+
+
+def test_temp_names_are_unique_across_writers(tmp_path, monkeypatch):
+    """Two writers of one file (two nodes whose pids may be equal) never share a temp file."""
+    import os
+    import socket
+
+    from grokbench import store
+
+    temps, replace = [], os.replace
+    monkeypatch.setattr(store.os, "replace", lambda tmp, path: (temps.append(tmp.name), replace(tmp, path)))
+    store.write_json({"a": 1}, tmp_path / "x.json")
+    store.write_json({"a": 2}, tmp_path / "x.json")
+    assert temps[0] != temps[1] and all(socket.gethostname() in t and str(os.getpid()) in t for t in temps)
+    assert json.loads((tmp_path / "x.json").read_text()) == {"a": 2} and len(list(tmp_path.iterdir())) == 1
+
