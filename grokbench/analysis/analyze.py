@@ -53,8 +53,10 @@ def main(argv) -> int:
                    help="which neurons go first (default: all three)")
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
     args = parser.parse_args(argv)
+    from grokbench.store import RunDirError
+
     try:
         return prune(args)
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, RunDirError) as err:  # RunDirError: a checkpoint holding pickled objects
         print(f"grokbench: error: {err}", file=sys.stderr)
         return 2
