@@ -1,5 +1,5 @@
-"""Files of a run: metrics.parquet, summary.parquet, checkpoint.pt (tensors and plain types only) — every write atomic (temp file, then rename), so
-a job killed at any instant leaves either the old file or the new one, never half of one."""
+"""Files of a run: metrics.parquet, summary.parquet, checkpoint.pt (tensors and plain types only) — every write atomic
+(temp file, then rename), so a job killed at any instant leaves either the old file or the new one, never half of one."""
 import json
 import os
 import pickle

@@ -2,7 +2,6 @@
 tables, checkpoint so a killed job resumes where it stopped. Read top to bottom."""
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
