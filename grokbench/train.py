@@ -106,7 +106,6 @@ class Recorder:
         return df[front + [c for c in df.columns if c not in front]]
 
 
-
 def train(cfg, out_dir: Path) -> pd.DataFrame:
     """Train the population `cfg` describes, writing into out_dir. Returns the per-member summary.
     population.chunk: members in chunks trained one after another (each with its own checkpoint under
@@ -164,10 +163,8 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, starting=lambda: None
             sampler.load_state_dict(ckpt["sampler"])
         active.copy_(ckpt["active"])
         diverged_step.copy_(ckpt["diverged_step"])
-        step, streak = ckpt["step"], ckpt["streak"]
-        # metrics.parquet is written just before checkpoint.pt: rows past the checkpoint's step (killed between the
-        # two writes) are recomputed from here on
-        metrics = pd.read_parquet(out_dir / store.METRICS_FILE)
+        step, streak, metrics = ckpt["step"], ckpt["streak"], pd.read_parquet(out_dir / store.METRICS_FILE)
+        # rows past the checkpoint's step (killed between writing metrics.parquet and checkpoint.pt) are recomputed
         recorder = Recorder(table, [metrics[metrics["step"] <= step].reset_index(drop=True)])
         set_rng_state(ckpt["rng"])
         log.info(f"resumed from step {step}: {out_dir / store.CHECKPOINT_FILE}")
