@@ -6,13 +6,41 @@ and as many members as fit in 80 % of the free memory are trained at once. On CP
 """
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
+import pandas as pd
 import torch
+
+from grokbench import store
 
 log = logging.getLogger("grokbench")
 TRIAL_MEMBERS = 4  # enough to separate per-member bytes from fixed ones (CUDA context, cuBLAS workspace)
 MEMORY_FRACTION = 0.8  # headroom for the allocator's fragmentation and the caller's own tensors
+
+
+SIZE_FILE = Path("chunks") / "size.json"  # in the run dir: the decision of the first start
+
+
+def fixed_chunk_size(cfg, run_dir: Path, n_members: int, device: torch.device) -> int:
+    """Members per chunk as decided at the run's first start, whatever it decided (all at once included): a resume
+    reads the decision back, because chunk=auto measured again (say, with less free memory) would slice the members
+    differently and so train them again from step 0."""
+    path = Path(run_dir) / SIZE_FILE
+    if path.exists():
+        return json.loads(path.read_text())["members_per_chunk"]
+    size = chunk_size(cfg, n_members, device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store.write_json({"members_per_chunk": size}, path)
+    return size
+
+
+def chunk_parts(table: pd.DataFrame, run_dir: Path, size: int) -> list:
+    """[(members, dir)] of each chunk: chunks/<k>/ for chunk k, the run dir itself when all train at once."""
+    if size >= len(table):
+        return [(table, Path(run_dir))]
+    return [(table.iloc[i : i + size], Path(run_dir) / "chunks" / str(i // size)) for i in range(0, len(table), size)]
 
 
 def chunk_size(cfg, n_members: int, device: torch.device) -> int:

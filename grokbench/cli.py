@@ -22,7 +22,7 @@ grokbench — grokking and memorization experiments, many seeds as one batched p
 Overrides are Hydra's: task=modsub task.p=97 model.width=512 optimizer.lr=3e-3 seeds=8 device=cpu
   seeds=N trains seeds 0..N-1 as one population; seeds=[3,7] picks seeds;
   population.grid.optimizer.weight_decay=[0,0.3,1] adds per-member hyperparameters (seeds × grid members).
-Outputs: outputs/runs/<date>/<time>-<id>/ (metrics.parquet, summary.parquet, checkpoint.pt, .hydra/);
+Outputs: outputs/runs/<date>/<time>-<id>/ (metrics.parquet, summary.parquet, checkpoint.pt, run.json, .hydra/);
   hydra.run.dir=... and hydra.sweep.dir=... choose where. `grokbench run --help` shows Hydra's own help.
 """
 
@@ -55,8 +55,13 @@ def run(argv) -> int:
             preflight(overrides, multirun="-m" in argv or "--multirun" in argv)
         except Exception as err:  # every config mistake ends here as one line, before anything is written
             return fail(one_line(err))
-    from grokbench import job
+    import json
+    import os
 
+    from grokbench import job
+    from grokbench.provenance import COMMAND_ENV
+
+    os.environ[COMMAND_ENV] = json.dumps(["grokbench", "run", *argv])  # for run.json, in this process and its jobs'
     sys.argv = ["grokbench", *argv]
     job.hydra_main()
     return 0

@@ -7,6 +7,7 @@ from hydra.core.hydra_config import HydraConfig
 
 from grokbench.compose import register
 from grokbench.config import ConfigError, validate
+from grokbench.store import RunDirError
 
 register()
 
@@ -25,6 +26,10 @@ def hydra_main(cfg) -> float:
         sys.exit(2)
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
-    summary = train(cfg, out_dir)
+    try:
+        summary = train(cfg, out_dir)
+    except RunDirError as err:  # a dir we must not continue in: one line, nothing in it touched
+        print(f"grokbench: error: {err}", file=sys.stderr)
+        sys.exit(2)
     print_summary(summary, out_dir, settings=summary_settings(cfg))
     return float(summary["final_test_acc"].median())  # the swept metric, for sweepers that optimise

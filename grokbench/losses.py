@@ -11,11 +11,17 @@ def stablemax_log_s(z: torch.Tensor) -> torch.Tensor:
     """log s(z) for StableMax's s(x) = x+1 (x >= 0), 1/(1-x) (x < 0)  (Prieto et al. 2025, eq. 6), elementwise.
 
     log s(z) = sign(z)·log1p(|z|), so StableMax(z) = softmax(log s(z)): same values, and the normaliser never divides.
-    Written as a `where` whose two branches are each finite for EVERY input (the clamps), because `where` evaluates
-    both: the paper's 1/(1-x) branch is inf at x == 1 and its backward gives 0·inf = NaN there. Not
-    sign(z)·log1p(|z|) literally: autograd gives that a zero gradient at z == 0, where the true slope is 1.
+    Written as a `where` whose two branches are each finite for EVERY input, because `where` evaluates both (and
+    backpropagates 0·grad into the branch not taken): the paper's 1/(1-x) branch is inf at x == 1 and its backward
+    gives 0·inf = NaN there. So each branch gets its own argument, selected with `where` on the input: the branch not
+    taken sees 0 (log1p(0) = 0, slope 1, finite). The selection is a `where`, not a clamp: clamp's gradient at exactly
+    0 is a kernel's subgradient choice (1 before torch 2.14, 0 since), whereas `where(z >= 0, z, 0)` passes z's
+    gradient through at z == 0, so log s has its true slope 1 there on every torch. Not sign(z)·log1p(|z|)
+    literally: autograd gives that a zero gradient at z == 0 too.
     """
-    return torch.where(z >= 0, torch.log1p(z.clamp(min=0)), -torch.log1p((-z).clamp(min=0)))  # ALGO LOGIC
+    positive = z >= 0
+    z_pos, z_neg = torch.where(positive, z, 0.0), torch.where(positive, 0.0, z)  # each branch's own argument
+    return torch.where(positive, torch.log1p(z_pos), -torch.log1p(-z_neg))  # ALGO LOGIC
 
 
 def softmax_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,10 @@
-"""Files of a run: metrics.parquet, summary.parquet, checkpoint.pt — every write atomic (temp file, then rename), so
-a job killed at any instant leaves either the old file or the new one, never half of one."""
+"""Files of a run: metrics.parquet, summary.parquet, checkpoint.pt (tensors and plain types only) — every write atomic
+(temp file, then rename), so a job killed at any instant leaves either the old file or the new one, never half of one."""
+import json
 import os
+import pickle
+import secrets
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +16,8 @@ IPR_FILE = "ipr.parquet"  # one row per member × neuron (models with neurons ov
 
 
 def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # a temp name no other writer can have, on any host sharing the file system: host + pid + a random token
+    tmp = path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     write(tmp)
     os.replace(tmp, path)
 
@@ -21,10 +26,27 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
     _atomic(Path(path), lambda tmp: df.to_parquet(tmp, index=False))
 
 
+def write_json(obj, path: Path) -> None:
+    _atomic(Path(path), lambda tmp: tmp.write_text(json.dumps(obj, indent=1) + "\n"))
+
+
 def save_checkpoint(state: dict, path: Path) -> None:
     _atomic(Path(path), lambda tmp: torch.save(state, tmp))
 
 
+class RunDirError(Exception):
+    """A run dir this run cannot continue in; the message is one line for the user (exit code 2)."""
+
+
 def load_checkpoint(path: Path):
+    """The checkpoint's tensors and plain Python values, or None if there is none. Loading never runs code: a file
+    holding any other pickled object (one written by grokbench before checkpoints held only tensors, or by anything
+    else) is refused, not unpickled."""
     path = Path(path)
-    return torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise RunDirError(f"{path} holds pickled Python objects, not only tensors (an earlier grokbench's checkpoint?); "
+                          f"it is not loaded, since unpickling can run code: start a new output dir") from None

@@ -2,7 +2,6 @@
 tables, checkpoint so a killed job resumes where it stopped. Read top to bottom."""
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
@@ -15,13 +14,14 @@ import torch
 from omegaconf import OmegaConf
 
 from grokbench import store
-from grokbench.chunking import chunk_size
+from grokbench.chunking import chunk_parts, fixed_chunk_size
 from grokbench.config import ConfigError, plain
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr_table
 from grokbench.metrics.phases import label_noise
 from grokbench.population import build_population, members
 from grokbench.progress import Progress
+from grokbench.provenance import RunRecord
 from grokbench.seeding import generator
 from grokbench.snapshots import Snapshots, merge, snapshot_steps
 from grokbench.step import Stepper
@@ -113,50 +113,46 @@ class Recorder:
         return df[front + [c for c in df.columns if c not in front]]
 
 
-
 def train(cfg, out_dir: Path) -> pd.DataFrame:
     """Train the population `cfg` describes, writing into out_dir. Returns the per-member summary.
     population.chunk: members in chunks trained one after another (each with its own checkpoint under
     out_dir/chunks/<k>/), then one metrics.parquet and summary.parquet with global member indices (with
     train.early_stop_threshold each chunk stops on its own members' accuracy)."""
-    out_dir, table = Path(out_dir), members(cfg)
-    # the chunk size is fixed at the first start: chunk=auto measured again on a resume could slice members differently
-    size_file = out_dir / "chunks" / "size.json"
-    if size_file.exists():
-        size = json.loads(size_file.read_text())["members_per_chunk"]
-    else:
-        size = chunk_size(cfg, len(table), resolve_device(cfg.device.value))
-    if size >= len(table):
-        return train_members(cfg, table, out_dir)
-    size_file.parent.mkdir(parents=True, exist_ok=True)
-    size_file.write_text(json.dumps({"members_per_chunk": size}))
-    summaries = [train_members(cfg, table.iloc[i : i + size], out_dir / "chunks" / str(i // size))
-                 for i in range(0, len(table), size)]
-    metrics = pd.concat([pd.read_parquet(out_dir / "chunks" / str(k) / store.METRICS_FILE)
-                         for k in range(len(summaries))], ignore_index=True)
+    out_dir, table, device = Path(out_dir), members(cfg), resolve_device(cfg.device.value)
+    size = fixed_chunk_size(cfg, out_dir, len(table), device)
+    parts = chunk_parts(table, out_dir, size)
+    record = RunRecord(out_dir, len(table), device)  # run.json: written once training (re)starts, not for a refusal
+    summaries = [train_members(cfg, rows, part_dir, record.start) for rows, part_dir in parts]
+    if len(parts) == 1:
+        record.end()
+        return summaries[0]
+    metrics = pd.concat([pd.read_parquet(part_dir / store.METRICS_FILE) for _, part_dir in parts], ignore_index=True)
     store.write_parquet(metrics.sort_values(["step", "member"], kind="stable", ignore_index=True),
                         out_dir / store.METRICS_FILE)
     summary = pd.concat(summaries, ignore_index=True)
     store.write_parquet(summary, out_dir / store.SUMMARY_FILE)
     if cfg.train.snapshots > 0:  # one file, global member ids, as unchunked
-        merge([out_dir / "chunks" / str(k) / store.SNAPSHOTS_FILE for k in range(len(summaries))],
-              out_dir / store.SNAPSHOTS_FILE)
-    ipr = [out_dir / "chunks" / str(k) / store.IPR_FILE for k in range(len(summaries))]
+        merge([part_dir / store.SNAPSHOTS_FILE for _, part_dir in parts], out_dir / store.SNAPSHOTS_FILE)
+    ipr = [part_dir / store.IPR_FILE for _, part_dir in parts]
     if all(p.exists() for p in ipr):  # models with per-neuron IPR: one table for the run, as unchunked
         store.write_parquet(pd.concat(map(pd.read_parquet, ipr), ignore_index=True), out_dir / store.IPR_FILE)
+    record.end()
     return summary
 
 
-def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
-    """Train the members in `table` (all of cfg's, or one chunk) as one population, writing into out_dir."""
+def train_members(cfg, table: pd.DataFrame, out_dir: Path, starting=lambda: None) -> pd.DataFrame:
+    """Train the members in `table` (all of cfg's, or one chunk) as one population, writing into out_dir.
+    `starting()` is called once the checkpoint (if any) is known to be this config's and unfinished."""
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = store.load_checkpoint(out_dir / store.CHECKPOINT_FILE)
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
     if ckpt is not None and ckpt["config"] != config_yaml:
-        raise RuntimeError(f"{out_dir} holds a checkpoint of a different config; use a new output dir")
+        raise store.RunDirError(f"{out_dir} holds a checkpoint of a different config; use a new output dir")
     if ckpt is not None and ckpt["finished"]:
         log.info(f"already finished, nothing to do: {out_dir}")
         return pd.read_parquet(out_dir / store.SUMMARY_FILE)
+
+    starting()
 
     # ----------------------------------------------------------------------------------------- setup
     device = resolve_device(cfg.device.value)
@@ -178,7 +174,9 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
             sampler.load_state_dict(ckpt["sampler"])
         active.copy_(ckpt["active"])
         diverged_step.copy_(ckpt["diverged_step"])
-        recorder, step, streak = Recorder(table, [ckpt["metrics"]]), ckpt["step"], ckpt["streak"]
+        step, streak, metrics = ckpt["step"], ckpt["streak"], pd.read_parquet(out_dir / store.METRICS_FILE)
+        # rows past the checkpoint's step (killed between writing metrics.parquet and checkpoint.pt) are recomputed
+        recorder = Recorder(table, [metrics[metrics["step"] <= step].reset_index(drop=True)])
         set_rng_state(ckpt["rng"])
         if snaps is not None:
             snaps.restore(out_dir / store.SNAPSHOTS_FILE, up_to_step=step)
@@ -189,14 +187,15 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
             snaps.take(0, model)
 
     def checkpoint(finished: bool = False) -> pd.DataFrame:
+        # metrics first: a checkpoint never points past the rows on disk (a resume drops rows past its step)
         metrics = recorder.frame()
         store.write_parquet(metrics, out_dir / store.METRICS_FILE)
         if snaps is not None:  # before checkpoint.pt: a resume must find every snapshot up to its step
             snaps.save(out_dir / store.SNAPSHOTS_FILE)
-        store.save_checkpoint(
+        store.save_checkpoint(  # tensors and plain types only: loaded with weights_only=True
             {
                 "config": config_yaml, "finished": finished, "step": step, "streak": streak,
-                "model": model.state_dict(), "optimizer": opt.state_dict(), "metrics": metrics,
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "sampler": sampler.state_dict() if sampler else None,
                 "active": active.cpu(), "diverged_step": diverged_step.cpu(), "rng": rng_state(),
             },
@@ -248,6 +247,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
                     progress.update(step, values)
                     threshold = train_cfg.early_stop_threshold
                     if threshold is not None:
+                        # test_acc is float64 count / n (metrics/basic.py): exactly 95 % counts as >= 0.95
                         done = bool((values["test_acc"][active] >= threshold).all()) and bool(active.any())
                         streak = streak + 1 if done else 0
                         if streak >= train_cfg.early_stop_patience:

@@ -44,3 +44,24 @@ def grokbench(*args, cwd=None, timeout=300, env=None):
 
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupted_train(monkeypatch, cfg, out, at_step: int) -> None:
+    """train(cfg, out) dies just before step `at_step`, as a killed job would (set train.checkpoint_every_s tiny so
+    it has checkpointed at that step); the real step is back in place afterwards."""
+    from grokbench.step import Stepper
+
+    class Dies(Stepper):
+        def __call__(self, step, x, y):
+            if step == at_step:
+                raise Interrupted
+            super().__call__(step, x, y)
+
+    with monkeypatch.context() as patch:
+        patch.setattr("grokbench.train.Stepper", Dies)
+        with pytest.raises(Interrupted):
+            train(cfg, out)

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import compose, grokbench
+from conftest import compose, grokbench, interrupted_train
+from grokbench.train import train
 from grokbench import bench
 from grokbench.baselines import BarePopulation, BareSingle
 from grokbench.metrics import evaluate
@@ -44,6 +45,33 @@ def test_chunks_give_one_table_with_global_members(run):
     assert chunked["member"].tolist() == whole["member"].tolist()  # same rows in the same order
     assert summary["member"].tolist() == [0, 1, 2] and summary["seed"].tolist() == [0, 3, 7]
     np.testing.assert_allclose(curves(chunked), curves(whole), rtol=1e-5, atol=1e-6)
+
+
+def test_chunked_run_writes_the_unchunked_tables(run):
+    """metrics, summary and ipr.parquet of a chunked run equal the unchunked run's (global member ids, every seed)."""
+    quadratic = ["model=quadratic", "loss=mse", "seeds=[0,3,7]"]
+    _, _, chunked = run([*quadratic, "population.chunk=2"], "chunked")
+    _, _, whole = run(quadratic, "whole")
+    for name in ("metrics.parquet", "summary.parquet", "ipr.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(chunked / name), pd.read_parquet(whole / name),
+                                      rtol=1e-5, atol=1e-6, obj=name)
+
+
+def test_resume_keeps_the_first_starts_chunk_decision(tmp_path, monkeypatch, caplog):
+    """chunk=auto trained all members at once at the first start; a resume whose measurement says 1 member per
+    chunk (less free memory) still continues that population from its checkpoint, not from step 0 in chunks."""
+    from grokbench import chunking
+
+    cfg = compose(["seeds=[0,3,7]", "population.chunk=auto", "train.checkpoint_every_s=1e-9"])
+    interrupted_train(monkeypatch, cfg, tmp_path / "run", at_step=10)
+    monkeypatch.setattr(chunking, "chunk_size", lambda cfg, n_members, device: 1)
+    with caplog.at_level("INFO", logger="grokbench"):
+        train(cfg, tmp_path / "run")
+    assert "resumed from step 10" in caplog.text
+    assert not (tmp_path / "run" / "chunks" / "0").exists()
+    train(compose(["seeds=[0,3,7]"]), tmp_path / "whole")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "run" / "metrics.parquet"),
+                                  pd.read_parquet(tmp_path / "whole" / "metrics.parquet"))
 
 
 def test_compile_on_cpu_warns_and_trains_eagerly(run):

@@ -1,6 +1,11 @@
 """Member i of a population trains exactly like a standalone run of its seed and hyperparameters."""
 import numpy as np
 import pandas as pd
+import torch
+
+from conftest import compose
+from grokbench.population import build_population, members
+from grokbench.step import train_step
 
 TOL = 1e-5  # float32 batched vs single matmuls: same kernels, differences stay at rounding level over 20 steps
 CURVES = ["train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"]
@@ -42,5 +47,24 @@ def test_nan_member_is_frozen_and_others_unaffected(run):
     _, alone, _ = run(["seeds=[0]", "optimizer=sgd", "optimizer.lr=0.1"], "alone")
     healthy = metrics[metrics["member"] == 0].reset_index(drop=True)
     pd.testing.assert_series_equal(healthy["train_loss"], alone["train_loss"], check_exact=False, rtol=1e-6)
-    frozen = metrics[(metrics["member"] == 1) & (metrics["step"] > summary.loc[1, "diverged_step"] + 1)]
-    assert frozen["weight_norm"].nunique(dropna=False) <= 1  # parameters no longer change after freezing
+
+
+def test_diverged_members_weights_stay_as_they_were_at_divergence():
+    """The parameters themselves (a diverged member's weight_norm is inf at every step, whatever its weights do)."""
+    # weight decay: an update that reached the frozen member would move (or NaN) its weights even with a zero gradient
+    cfg = compose(["seeds=[0]", "optimizer=sgd", "optimizer.weight_decay=0.01",
+                   "population.grid.optimizer.lr=[0.1,1e30]"])
+    data, model, opt, _, _, active, diverged_step = build_population(cfg, members(cfg), torch.device("cpu"))
+    step = 0
+    while bool(active[1]):
+        assert step < 20, "member 1 never diverged"
+        train_step(model, opt, cfg.loss, data.x_train, data.y_train, active, diverged_step, step)
+        step += 1
+    at_divergence = {name: p.detach()[1].clone() for name, p in model.named_parameters()}
+    healthy = {name: p.detach()[0].clone() for name, p in model.named_parameters()}
+    for later in range(step, step + 5):
+        train_step(model, opt, cfg.loss, data.x_train, data.y_train, active, diverged_step, later)
+    assert bool(active[0]) and int(diverged_step[1]) == step - 1
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.detach()[1], at_divergence[name], rtol=0, atol=0, equal_nan=True, msg=name)
+    assert any(not torch.equal(p.detach()[0], healthy[name]) for name, p in model.named_parameters())

@@ -53,7 +53,7 @@ def test_transformer_resumes_its_dropout_stream(tmp_path):
     train(compose_config([*overrides, "train.max_steps=10"]), out)
     import torch
 
-    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     ckpt["finished"] = False
     ckpt["config"] = ckpt["config"].replace("max_steps: 10", "max_steps: 20")
     torch.save(ckpt, out / "checkpoint.pt")

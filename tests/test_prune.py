@@ -18,7 +18,7 @@ def trained(run):
     table = members(cfg)
     data = build_task(cfg.task, table["seed"].tolist(), "cpu")
     model = build_model(cfg.model, data, table["seed"].tolist(), "cpu")
-    model.load_state_dict(torch.load(out / "checkpoint.pt", weights_only=False)["model"])
+    model.load_state_dict(torch.load(out / "checkpoint.pt", weights_only=True)["model"])
     return cfg, table, data, model
 
 

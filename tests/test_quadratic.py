@@ -65,9 +65,9 @@ def test_resume_continues_dropout_streams(run, tmp_path):
     _, straight, _ = run([*args, "train.max_steps=20"], "straight")
     run([*args, "train.max_steps=20"], "resumed")  # finish once, then rewind the checkpoint and resume from 10
     _, half, half_dir = run([*args, "train.max_steps=10"], "half")
-    ckpt = torch.load(half_dir / "checkpoint.pt", weights_only=False)
+    ckpt = torch.load(half_dir / "checkpoint.pt", weights_only=True)
     resumed_dir = tmp_path / "resumed"
-    full = torch.load(resumed_dir / "checkpoint.pt", weights_only=False)
+    full = torch.load(resumed_dir / "checkpoint.pt", weights_only=True)
     ckpt.update(config=full["config"], finished=False)
     torch.save(ckpt, resumed_dir / "checkpoint.pt")
     _, resumed, _ = run([*args, "train.max_steps=20"], "resumed")

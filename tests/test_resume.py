@@ -33,7 +33,7 @@ def kill_after_checkpoint(proc, ckpt, timeout=300):
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    state = torch.load(ckpt, weights_only=False)
+    state = torch.load(ckpt, weights_only=True)
     assert not state["finished"], "the run finished before the kill: make RUN longer"
     return state["step"]
 

@@ -1,6 +1,7 @@
 """Sweeps: a local multirun → sweep.parquet (one row per member of every job, overrides as columns), collect,
 summarize and plot on it and on a half-finished copy; the submitit launcher path without a cluster."""
 import io
+import json
 import shutil
 from contextlib import redirect_stdout
 
@@ -8,6 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import grokbench
+from grokbench import __version__ as grokbench_version
 from grokbench.analysis import collect, plots, summarize
 
 TINY = ["device=cpu", "task.p=11", "model.width=16", "train.max_steps=20", "train.eval_every=5"]
@@ -34,6 +36,9 @@ def test_multirun_writes_the_sweep_table(sweep):
     df = pd.read_parquet(sweep / "sweep.parquet")  # written by the Hydra callback, nobody ran collect
     assert len(df) == 16 and df["finished"].all()
     assert sorted(df["job"].unique()) == ["0", "1", "2", "3"]
+    assert (df["grokbench_version"] == grokbench_version).all()  # from each job's run.json
+    run_json = json.loads((sweep / "0" / "run.json").read_text())
+    assert run_json["command"][:3] == ["grokbench", "run", "-m"] and run_json["members"] == 4, run_json
     assert {"optimizer.lr", "optimizer.weight_decay", "seed", "member", "seeds", "task.p"} <= set(df.columns)
     assert sorted(df.groupby(["optimizer.lr", "optimizer.weight_decay"]).size()) == [4, 4, 4, 4]
     for job, rows in df.groupby("job"):  # every row is its job's summary, with the job's overrides beside it
@@ -109,3 +114,36 @@ def test_submitit_launcher_runs_the_sweep(tmp_path):
     df = pd.read_parquet(out / "sweep.parquet")
     assert len(df) == 4 and df["finished"].all()
     assert sorted(df["optimizer.weight_decay"].unique()) == [0.0, 1.0]
+
+
+def test_sweep_table_is_written_once_all_jobs_are_back(sweep, tmp_path):
+    """Not as each job ends (on every compute node, quadratic in jobs): only at multirun end, on the submitting host."""
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from grokbench.analysis.callbacks import SweepTable
+
+    copy = tmp_path / "copy"
+    shutil.copytree(sweep, copy, ignore=shutil.ignore_patterns("sweep.parquet"))
+    config = OmegaConf.create({"hydra": {"mode": RunMode.MULTIRUN, "sweep": {"dir": str(copy)}}})
+    callback = SweepTable()
+    callback.on_job_end(config, job_return=None)
+    assert not (copy / "sweep.parquet").exists()
+    callback.on_multirun_end(config)
+    pd.testing.assert_frame_equal(pd.read_parquet(copy / "sweep.parquet"), pd.read_parquet(sweep / "sweep.parquet"))
+
+
+def test_temp_names_are_unique_across_writers(tmp_path, monkeypatch):
+    """Two writers of one file (two nodes whose pids may be equal) never share a temp file."""
+    import os
+    import socket
+
+    from grokbench import store
+
+    temps, replace = [], os.replace
+    monkeypatch.setattr(store.os, "replace", lambda tmp, path: (temps.append(tmp.name), replace(tmp, path)))
+    store.write_json({"a": 1}, tmp_path / "x.json")
+    store.write_json({"a": 2}, tmp_path / "x.json")
+    assert temps[0] != temps[1] and all(socket.gethostname() in t and str(os.getpid()) in t for t in temps)
+    assert json.loads((tmp_path / "x.json").read_text()) == {"a": 2} and len(list(tmp_path.iterdir())) == 1
+

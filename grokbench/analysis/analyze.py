@@ -103,8 +103,10 @@ def main(argv) -> int:
     f.add_argument("--top", type=int, help="each member's N frequencies of largest norm as its key frequencies")
     f.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
     args = parser.parse_args(argv)
+    from grokbench.store import RunDirError
+
     try:
         return fourier(args) if args.analysis == "fourier" else prune(args)
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, RunDirError) as err:  # RunDirError: a checkpoint holding pickled objects
         print(f"grokbench: error: {err}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from grokbench import store
+from grokbench.provenance import grokbench_version
 
 SWEEP_FILE = "sweep.parquet"
 
@@ -76,7 +77,8 @@ def collect(sweep_dir, write: bool = True) -> pd.DataFrame:
         parameters.update(dict.fromkeys(member_table(job).columns))
         extra = {k: v for k, v in overrides(job).items() if k not in rows.columns}
         parameters.update(dict.fromkeys(extra))
-        front = pd.DataFrame({"job": str(job.relative_to(sweep_dir)), **extra}, index=rows.index)
+        front = pd.DataFrame({"job": str(job.relative_to(sweep_dir)), "grokbench_version": grokbench_version(job),
+                              **extra}, index=rows.index)
         frames.append(pd.concat([front, rows], axis=1))
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"job": [], "member": [], "finished": []})
     df.attrs.update(parameters=[c for c in parameters if c in df.columns], jobs=len(jobs), finished=finished,

@@ -14,6 +14,7 @@ import torch
 from omegaconf import OmegaConf
 
 from grokbench import store
+from grokbench.chunking import SIZE_FILE, chunk_parts
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr
 from grokbench.models import build_model
@@ -39,12 +40,9 @@ def load_run(run_dir: Path, device: str = "cpu"):
     overrides = list(OmegaConf.load(overrides_file)) if overrides_file.exists() else []
     cfg = compose_config([o for o in overrides if not o.lstrip("+~").startswith("hydra.")])
     table = members(cfg)
-    size_file = run_dir / "chunks" / "size.json"
-    if size_file.exists():
-        size = json.loads(size_file.read_text())["members_per_chunk"]
-        parts = [(table.iloc[i : i + size], run_dir / "chunks" / str(i // size)) for i in range(0, len(table), size)]
-    else:
-        parts = [(table, run_dir)]
+    size_file = run_dir / SIZE_FILE  # absent in a run dir written before every run recorded its decision
+    size = json.loads(size_file.read_text())["members_per_chunk"] if size_file.exists() else len(table)
+    parts = chunk_parts(table, run_dir, size)
     dev = resolve_device(device)
     for rows, part_dir in parts:
         ckpt = store.load_checkpoint(part_dir / store.CHECKPOINT_FILE)

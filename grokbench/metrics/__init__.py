@@ -6,7 +6,7 @@ to call `evaluate`.
 import torch
 
 from grokbench.losses import per_sample_loss
-from grokbench.metrics.basic import accuracy, masked_mean, weight_norms
+from grokbench.metrics.basic import accuracy, hit_fraction, weight_norms
 from grokbench.metrics.collapse import COLLAPSE_METRICS, collapse_metrics
 from grokbench.metrics.fourier import FOURIER_METRICS, gini_embed
 from grokbench.metrics.ipr import ipr_metrics
@@ -35,14 +35,14 @@ def evaluate(model, data, loss_cfg, nlm: bool = False, fourier: bool = False) ->
     model.eval()
     train_logits, test_logits = model(data.x_train), model(data.x_test)  # (R, N, C)
     model.train(was_training)
-    train_hit = (train_logits.argmax(-1) == data.y_train).float()  # (R, N_train)
+    train_hit = train_logits.argmax(-1) == data.y_train  # (R, N_train) bool
     out = {
         "train_loss": per_sample_loss(loss_cfg, train_logits, data.y_train).mean(-1).float(),
-        "train_acc": train_hit.mean(-1),
+        "train_acc": hit_fraction(train_hit),  # accuracies: float64 count / n, exact (basic.hit_fraction)
         "test_loss": per_sample_loss(loss_cfg, test_logits, data.y_test).mean(-1).float(),
         "test_acc": accuracy(test_logits, data.y_test),
-        "train_acc_clean": masked_mean(train_hit, ~data.corrupted),
-        "train_acc_corrupted": masked_mean(train_hit, data.corrupted),
+        "train_acc_clean": hit_fraction(train_hit, ~data.corrupted),
+        "train_acc_corrupted": hit_fraction(train_hit, data.corrupted),
     }
     norms = weight_norms(model)
     out["weight_norm"] = norms.pop("total")

@@ -41,10 +41,11 @@ def neuron_ipr_table(model, members):
     """One row per (member, neuron): member, seed, neuron, ipr — None for models without neurons over Z_p."""
     if not hasattr(model, "neuron_weights"):
         return None
+    import numpy as np
     import pandas as pd
 
     values = neuron_ipr(model).cpu().numpy()  # (R, N)
     R, N = values.shape
-    table = pd.DataFrame({"member": [r for r in range(R) for _ in range(N)], "neuron": list(range(N)) * R,
-                          "ipr": values.reshape(-1)})
-    return table.merge(members[["member", "seed"]], on="member", how="left")[["member", "seed", "neuron", "ipr"]]
+    # the members' own ids and seeds (global ones: a chunk's members are a slice of the run's), row r = model member r
+    return pd.DataFrame({"member": members["member"].to_numpy().repeat(N), "seed": members["seed"].to_numpy().repeat(N),
+                         "neuron": np.tile(np.arange(N), R), "ipr": values.reshape(-1)})

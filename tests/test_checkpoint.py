@@ -1,0 +1,58 @@
+"""checkpoint.pt holds only tensors and plain types and is loaded with weights_only=True: loading never runs code,
+and a checkpoint holding pickled objects is refused in one line. Metrics live in metrics.parquet only."""
+import os
+
+import pandas as pd
+import pytest
+import torch
+
+from conftest import TINY, compose, grokbench, interrupted_train
+from grokbench.train import train
+
+
+class RunsCode:
+    """Unpickling this runs a shell command (what a malicious checkpoint could do)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("payload", ["code", "dataframe"])
+def test_a_checkpoint_with_pickled_objects_is_refused(tmp_path, payload):
+    """`code`: an object whose unpickling runs a command; `dataframe`: an earlier grokbench's checkpoint format."""
+    out, marker = tmp_path / "run", tmp_path / "code_ran"
+    out.mkdir()
+    held = RunsCode(marker) if payload == "code" else pd.DataFrame({"step": [0], "train_acc": [0.5]})
+    torch.save({"config": "", "finished": False, "step": 5, "metrics": held}, out / "checkpoint.pt")
+    r = grokbench("run", *TINY, f"hydra.run.dir={out}")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and "start a new output dir" in errors[0], r.stderr
+    assert not marker.exists(), "loading the checkpoint ran its code"
+    assert not (out / "metrics.parquet").exists() and not (out / "run.json").exists()
+
+
+def test_checkpoint_is_tensors_and_plain_types(run):
+    _, metrics, out = run(["train.batch_size=8", "model=quadratic", "model.dropout=0.3"])  # sampler and dropout state
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["finished"] and ckpt["step"] == 20 and "metrics" not in ckpt
+
+
+def test_resume_drops_metric_rows_written_after_the_checkpoint(tmp_path, monkeypatch):
+    """Killed between writing metrics.parquet and checkpoint.pt: the table holds rows past the checkpoint's step.
+    The resumed run recomputes them once, and its table equals an uninterrupted run's."""
+    cfg = compose(["train.checkpoint_every_s=1e-9"])
+    out = tmp_path / "run"
+    interrupted_train(monkeypatch, cfg, out, at_step=12)
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 12
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    ahead = metrics[metrics["step"] == 10].assign(step=15, train_acc=-1.0)  # a row the checkpoint does not know
+    pd.concat([metrics, ahead], ignore_index=True).to_parquet(out / "metrics.parquet", index=False)
+    train(cfg, out)
+    train(cfg, tmp_path / "whole")
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "metrics.parquet"),
+                                  pd.read_parquet(tmp_path / "whole" / "metrics.parquet"))
