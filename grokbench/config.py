@@ -57,6 +57,11 @@ class Activation(enum.Enum):
     silu = "silu"
 
 
+class TransformerActivation(enum.Enum):
+    relu = "relu"
+    gelu = "gelu"
+
+
 class FirstLayer(enum.Enum):
     # Both compute onehot(a) ⊕ onehot(b) @ W_in; which is faster depends on device and size (scripts/bench_*.py).
     gather = "gather"  # W_in[a] + W_in[p + b]: a third fewer FLOPs, slower backward (index_add)
@@ -66,26 +71,49 @@ class FirstLayer(enum.Enum):
 class Encoding(enum.Enum):
     # what a sample of a modular task looks like as tokens; the MLP sees the concatenated one-hots of those tokens
     onehot_concat = "onehot_concat"  # [a, b], vocab p: one-hot(a) ⊕ one-hot(b), the 2p-dim input (226 for p=113)
-    equals_token = "equals_token"  # [a, b, =], vocab p+1 ("=" is id p; Power et al. 2022): read-out at "="
+    equals_token = "equals_token"  # [a, b, =], vocab p+1 ("=" is id p; Nanda et al. 2023): read-out at "="
+    # [a, op, b, =], vocab p+2 ("=" is id p, op is id p+1, as Lee et al.'s Grokfast code), read-out at "=": Power et
+    # al.'s `<eos> a op b = c <eos>` with the loss only on c, which their decoder predicts at "="
+    op_equals = "op_equals"
 
 
 # --------------------------------------------------------------------------------------------------- tasks
 @dataclass
 class ModularTaskConfig:
-    """(a ∘ b) mod p for every pair (a, b); ∘ is fixed by the file name (modadd, modsub, modmul, moddiv)."""
+    """(a ∘ b) mod p for every pair (a, b); ∘ is fixed by the file name (tasks/modular.py OPS)."""
 
     name: str = MISSING  # registry key, set by the YAML file; choose with task=<name>
-    p: int = 59  # modulus; must be prime for moddiv (b⁻¹ must exist)
+    p: int = 59  # modulus, >= 2; prime for moddiv (b⁻¹ must exist); the ring operations (+ − × polynomials) take any p
     train_fraction: float = 0.5  # fraction of all pairs used for training, in (0, 1]; split is per seed
     corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
     encoding: Encoding = Encoding.onehot_concat  # token layout the model sees; see Encoding
+    # leave out the pairs with b = 0 (moddiv always does): Lee et al.'s Grokfast x·y data has y in 1..p-1 (9,312 at 97)
+    nonzero_b: bool = False
 
     def __post_init__(self) -> None:
         check(self.p >= 2, "p", self.p, "an integer >= 2")
         check(0 < self.train_fraction <= 1, "train_fraction", self.train_fraction, "a number in (0, 1]")
         check(0 <= self.corruption < 1, "corruption", self.corruption, "a number in [0, 1)")
-        if self.name == "moddiv":
-            check(is_prime(self.p), "p", self.p, "a prime number (moddiv needs b⁻¹ mod p)")
+        if self.name in NEEDS_PRIME:
+            check(is_prime(self.p), "p", self.p, f"a prime number ({self.name} needs b⁻¹ mod p)")
+
+
+@dataclass
+class S5TaskConfig:
+    """a ∘ b over all pairs of the 120 permutations of 5 elements; ∘ fixed by the file name (tasks/permutations.py)."""
+
+    name: str = MISSING  # registry key (s5_compose, s5_conj, s5_aba), set by the YAML file
+    train_fraction: float = 0.5  # fraction of the 14,400 pairs used for training, in (0, 1]; split is per seed
+    corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
+    encoding: Encoding = Encoding.onehot_concat  # token layout the model sees (vocab 120, 121, 122); see Encoding
+    # S5 has no modulus: the key exists only so that task.p=… (e.g. left over from a modular run) is refused with this
+    # reason instead of a list of the default task's keys
+    p: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        check(self.p is None, "p", self.p, "unset (S5 has 120 elements and no modulus)")
+        check(0 < self.train_fraction <= 1, "train_fraction", self.train_fraction, "a number in (0, 1]")
+        check(0 <= self.corruption < 1, "corruption", self.corruption, "a number in [0, 1)")
 
 
 @dataclass
@@ -129,6 +157,11 @@ class XorClustersTaskConfig:
         check(0 <= self.label_flip < 0.5, "label_flip", self.label_flip, "a number in [0, 0.5)")
 
 
+# operations that divide: b⁻¹ mod p exists for every b ≠ 0 only when p is prime. Every other operation uses + − × only,
+# which are well defined mod any p >= 2, so a composite p is refused only here.
+NEEDS_PRIME = {"moddiv"}
+
+
 def is_prime(n: int) -> bool:
     return n >= 2 and all(n % k for k in range(2, int(n**0.5) + 1))
 
@@ -155,18 +188,46 @@ class MLPConfig:
         check(self.init_scale > 0, "init_scale", self.init_scale, "a number > 0")
 
 
+class Norm(enum.Enum):
+    post = "post"  # x = LN(x + sublayer(x)) (Prieto et al.'s nn.TransformerEncoderLayer, Power et al.)
+    pre = "pre"  # x = x + sublayer(LN(x)), final LN before the read-out
+    pre_normed_residual = "pre_normed_residual"  # as pre, but attention adds to LN(x) (Lee et al.'s Grokfast Block)
+    none = "none"  # no LayerNorm (Nanda et al. 2023)
+
+
+class Positional(enum.Enum):
+    learned = "learned"  # a trained (T, d) table added to the token embeddings (Nanda et al., Lee et al.)
+    sinusoidal = "sinusoidal"  # Vaswani et al.'s fixed sin/cos table (Power et al.)
+    none = "none"  # token embeddings only (Prieto et al.'s code, tokens [a, b])
+
+
+class TransformerImpl(enum.Enum):
+    auto = "auto"  # vmap when dropout is 0, batched otherwise (docs/benchmarks.md)
+    vmap = "vmap"  # the plain module run per member with torch.func.vmap; every option, dropout 0 only
+    batched = "batched"  # hand-written batched einsums; per-member dropout generators; Prieto et al.'s layout only
+
+
 @dataclass
 class TransformerConfig:
-    """Post-LN transformer encoder (torch.nn.TransformerEncoderLayer's layout), read-out at the last position."""
+    """A transformer read out at the last position (models/transformer_net.py). The defaults are Prieto et al.'s
+    layout: post-LN encoder, ReLU, biases everywhere, learned positions."""
 
     name: str = "transformer"
-    n_layers: int = 1  # encoder layers, >= 1
+    n_layers: int = 1  # layers, >= 1
     d_model: int = 128  # residual width; must be divisible by n_heads
     n_heads: int = 4  # attention heads, >= 1
     d_ff: int = 2048  # feed-forward width, >= 1 (2048: TransformerEncoderLayer's default, which the paper's code keeps)
     dropout: float = 0.1  # on attention weights, attention output, FF hidden and FF output, in [0, 1)
-    positional: bool = True  # learned position embeddings; false = token embeddings only (Prieto et al.'s code;
-    # needs task.encoding=onehot_concat, where the read-out token b tells itself apart from a by its own query)
+    norm: Norm = Norm.post  # where LayerNorm sits; see Norm
+    activation: TransformerActivation = TransformerActivation.relu  # of the feed-forward hidden layer
+    causal: bool = False  # causal attention mask (decoder-only: Power, Nanda, Lee et al.); false = encoder
+    # position information; none needs task.encoding=onehot_concat, where the read-out token b tells itself apart
+    # from a by its own query
+    positional: Positional = Positional.learned
+    attn_bias: bool = True  # biases of the q/k/v and output projections (Power: false; Nanda: false)
+    mlp_bias: bool = True  # biases of the two feed-forward maps (Power: false)
+    unembed_bias: bool = True  # bias of the read-out map (Power, Nanda, Lee et al.: false)
+    impl: TransformerImpl = TransformerImpl.auto  # which population path computes it (same numbers); see TransformerImpl
     dtype: DType = DType.float32  # parameters and forward pass
 
     def __post_init__(self) -> None:
@@ -176,6 +237,17 @@ class TransformerConfig:
               f"an integer >= 1 divisible by n_heads={self.n_heads}")
         check(self.d_ff >= 1, "d_ff", self.d_ff, "an integer >= 1")
         check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
+        check(not (self.impl == TransformerImpl.vmap and self.dropout > 0), "impl", self.impl.value,
+              "auto or batched with dropout > 0 (vmap cannot draw each member's masks from its own generator)")
+        batched = self.impl == TransformerImpl.batched or (self.impl == TransformerImpl.auto and self.dropout > 0)
+        if batched:  # the hand-written path has Prieto et al.'s layout only
+            for key, value, ok in (("norm", self.norm.value, "post"), ("activation", self.activation.value, "relu"),
+                                   ("causal", self.causal, False), ("attn_bias", self.attn_bias, True),
+                                   ("mlp_bias", self.mlp_bias, True), ("unembed_bias", self.unembed_bias, True)):
+                check(value == ok, key, value, f"{ok} with dropout > 0 or impl=batched (the per-member dropout path "
+                                               f"has Prieto et al.'s layout only)")
+            check(self.positional != Positional.sinusoidal, "positional", self.positional.value,
+                  "learned or none with dropout > 0 or impl=batched")
 
 
 @dataclass
@@ -355,7 +427,7 @@ class Config:
 
 
 GROUP_SCHEMAS: Dict[str, Dict[str, type]] = {
-    "task": {"modular": ModularTaskConfig, "sparse_parity": SparseParityConfig,
+    "task": {"modular": ModularTaskConfig, "s5": S5TaskConfig, "sparse_parity": SparseParityConfig,
              "xor_clusters": XorClustersTaskConfig},
     "model": {"mlp": MLPConfig, "transformer": TransformerConfig, "quadratic": QuadraticConfig,
               "two_layer_relu_fixed_output": TwoLayerReluConfig},
@@ -399,6 +471,12 @@ def validate(cfg: DictConfig) -> None:
             raise err.under(group) from None
     seed_list(cfg.seeds)
     encoding = OmegaConf.select(cfg, "task.encoding")  # an Encoding member (modular tasks) or None
-    if cfg.model.name == "transformer" and getattr(encoding, "name", encoding) == "equals_token":
-        # without position embeddings the read-out at "=" attends to a and b alike: it cannot tell a - b from b - a
-        check(cfg.model.positional, "model.positional", cfg.model.positional, "true with task.encoding=equals_token")
+    encoding = getattr(encoding, "name", encoding)
+    if cfg.model.name == "transformer" and encoding in ("equals_token", "op_equals"):
+        # without positions the read-out at "=" attends to a and b alike: it cannot tell a - b from b - a
+        positional = getattr(cfg.model.positional, "name", cfg.model.positional)
+        check(positional != "none", "model.positional", positional,
+              f"learned or sinusoidal with task.encoding={encoding}")
+    if cfg.model.name == "quadratic":  # U e_a + V e_b reads tokens 0 and 1 as the operands
+        check(encoding in ("onehot_concat", "equals_token"), "task.encoding", encoding,
+              "onehot_concat or equals_token with model=quadratic (it reads tokens 0 and 1 as a and b)")
