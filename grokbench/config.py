@@ -202,7 +202,7 @@ class Positional(enum.Enum):
 
 
 class TransformerImpl(enum.Enum):
-    auto = "auto"  # vmap when dropout is 0, batched otherwise (docs/benchmarks.md)
+    auto = "auto"  # batched where it has the layout (faster on CPU, docs/benchmarks.md), vmap for the others
     vmap = "vmap"  # the plain module run per member with torch.func.vmap; every option, dropout 0 only
     batched = "batched"  # hand-written batched einsums; per-member dropout generators; Prieto et al.'s layout only
 
@@ -239,8 +239,8 @@ class TransformerConfig:
         check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
         check(not (self.impl == TransformerImpl.vmap and self.dropout > 0), "impl", self.impl.value,
               "auto or batched with dropout > 0 (vmap cannot draw each member's masks from its own generator)")
-        batched = self.impl == TransformerImpl.batched or (self.impl == TransformerImpl.auto and self.dropout > 0)
-        if batched:  # the hand-written path has Prieto et al.'s layout only
+        needs_batched = self.impl == TransformerImpl.batched or self.dropout > 0
+        if needs_batched:  # the hand-written path has Prieto et al.'s layout only
             for key, value, ok in (("norm", self.norm.value, "post"), ("activation", self.activation.value, "relu"),
                                    ("causal", self.causal, False), ("attn_bias", self.attn_bias, True),
                                    ("mlp_bias", self.mlp_bias, True), ("unembed_bias", self.unembed_bias, True)):

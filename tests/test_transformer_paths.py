@@ -42,7 +42,8 @@ def plain_name_and_grad(name, grad):
     return plain, grad.T if grad.dim() == 2 and not embedding else grad
 
 
-CASES = [(layout, "vmap") for layout in LAYOUTS] + [("prieto", "batched"), ("pre_no_positions", "auto")]
+CASES = [(layout, "vmap") for layout in LAYOUTS] + [("prieto", "batched"), ("prieto", "auto"),
+                                                    ("pre_no_positions", "auto")]
 
 
 @pytest.mark.parametrize("layout,impl", CASES, ids=[f"{l}-{i}" for l, i in CASES])
@@ -67,11 +68,13 @@ def test_member_equals_plain_module(layout, impl):
     assert not torch.equal(logits[0], logits[1])  # the members really differ
 
 
-def test_auto_picks_the_dropout_path_only_with_dropout():
+def test_auto_picks_the_batched_path_where_it_has_the_layout():
     data = build_task(compose_config(SMALL).task, [0], "cpu")
-    with_dropout = build_model(compose_config([*SMALL, "model.dropout=0.1"]).model, data, [0], "cpu")
-    without = build_model(compose_config(SMALL).model, data, [0], "cpu")
-    assert type(with_dropout).__name__ == "Transformer" and type(without).__name__ == "VmapTransformer"
+    prieto = build_model(compose_config([*SMALL, "model.dropout=0.1"]).model, data, [0], "cpu")
+    prieto_no_dropout = build_model(compose_config(SMALL).model, data, [0], "cpu")
+    power = build_model(compose_config([*SMALL, *LAYOUTS["power"]]).model, data, [0], "cpu")
+    assert [type(m).__name__ for m in (prieto, prieto_no_dropout, power)] == ["Transformer", "Transformer",
+                                                                             "VmapTransformer"]
 
 
 def test_causal_mask_hides_later_tokens():

@@ -2,10 +2,11 @@
 
 `VmapTransformer` (every layout option, dropout 0): one plain nn.Module (models/transformer_net.py) whose parameters
 are stacked over members (R, …) and run with torch.func (functional_call under vmap over the member dim).
-`Transformer`, the hand-written batched path below (dropout > 0): vmap draws dropout masks from one global stream, so
-member k would not equal a standalone run of seed k; this path draws them from each member's own generator. It has
-Prieto et al.'s layout only (post-LN, ReLU, biases everywhere, learned or no positions, no causal mask); config
-validation refuses the other options with dropout > 0. docs/benchmarks.md compares the two paths' speed.
+`Transformer`, the hand-written batched path below: Prieto et al.'s layout only (post-LN, ReLU, biases everywhere,
+learned or no positions, no causal mask). It stays for two reasons: dropout > 0 (vmap draws dropout masks from one
+global stream, so member k would not equal a standalone run of seed k; this path draws them from each member's own
+generator; config validation refuses the other layouts with dropout > 0), and speed (on CPU the vmap path ran at
+0.67-0.82x its member-steps/s for R = 1-64, docs/benchmarks.md), so model.impl=auto uses it wherever it has the layout.
 
 The hand-written path:
 
@@ -130,9 +131,18 @@ class VmapTransformer(nn.Module):
         return vmap(one_member)(params, x)
 
 
+def batched_layout(cfg) -> bool:
+    """True when the hand-written path computes this layout (Prieto et al.'s: post-LN, ReLU, biases everywhere,
+    learned or no positions, no causal mask)."""
+    return (cfg.norm.value == "post" and cfg.activation.value == "relu" and not cfg.causal and cfg.attn_bias
+            and cfg.mlp_bias and cfg.unembed_bias and cfg.positional.value != "sinusoidal")
+
+
 def build_transformer(cfg, data, seeds) -> nn.Module:
-    """model.impl: batched (hand-written, needed for dropout > 0), vmap (torch.func), auto = vmap unless dropout > 0."""
+    """model.impl: batched (hand-written), vmap (torch.func) or auto: batched wherever it has the layout (it is the
+    faster of the two on CPU: vmap ran at 0.67-0.82x its member-steps/s, docs/benchmarks.md; and dropout > 0 needs
+    it), vmap for every other layout."""
     impl = cfg.impl.value
-    if impl == "batched" or (impl == "auto" and cfg.dropout > 0):
+    if impl == "batched" or (impl == "auto" and batched_layout(cfg)):
         return Transformer(cfg, data, seeds)
     return VmapTransformer(cfg, data, seeds)
