@@ -17,6 +17,9 @@ CASES = {
                                             "loss.dtype=float64"],
     "grokfast_adamw": SMALL_MLP + ["optimizer.grokfast_lambda=2", "task.corruption=0.2"],
     "transformer_dropout": SMALL_TRANSFORMER + ["model.dropout=0.1", "optimizer.lr=1e-3"],
+    # the torch.func path (a layout only it has): init from each member's own streams, per-member AdamW
+    "transformer_vmap_causal": SMALL_TRANSFORMER + ["model.dropout=0", "model.norm=none", "model.causal=true",
+                                                    "task.encoding=op_equals", "optimizer.lr=1e-3"],
     "sparse_parity": ["task=sparse_parity", "task.n_bits=12", "task.samples=200", "model.width=16"],
 }
 
