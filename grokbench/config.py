@@ -227,6 +227,9 @@ class TransformerConfig:
     attn_bias: bool = True  # biases of the q/k/v and output projections (Power: false; Nanda: false)
     mlp_bias: bool = True  # biases of the two feed-forward maps (Power: false)
     unembed_bias: bool = True  # bias of the read-out map (Power, Nanda, Lee et al.: false)
+    # std of the N(0, std²) token and position embeddings, > 0: 1 = nn.Embedding's default (Prieto, Power, Lee et al.);
+    # Nanda et al. draw N(0, 1/d_model), an 11x smaller embedding at d_model 128 (a larger init delays grokking)
+    embedding_std: float = 1.0
     impl: TransformerImpl = TransformerImpl.auto  # which population path computes it (same numbers); see TransformerImpl
     dtype: DType = DType.float32  # parameters and forward pass
 
@@ -237,6 +240,7 @@ class TransformerConfig:
               f"an integer >= 1 divisible by n_heads={self.n_heads}")
         check(self.d_ff >= 1, "d_ff", self.d_ff, "an integer >= 1")
         check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
+        check(self.embedding_std > 0, "embedding_std", self.embedding_std, "a number > 0")
         check(not (self.impl == TransformerImpl.vmap and self.dropout > 0), "impl", self.impl.value,
               "auto or batched with dropout > 0 (vmap cannot draw each member's masks from its own generator)")
         needs_batched = self.impl == TransformerImpl.batched or self.dropout > 0

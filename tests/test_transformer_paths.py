@@ -12,10 +12,10 @@ from grokbench.tasks import build_task
 SMALL = ["task.p=11", "model=transformer", "model.d_model=16", "model.n_heads=2", "model.d_ff=32", "model.dropout=0",
          "model.n_layers=2", "device=cpu"]
 LAYOUTS = {  # the papers' layouts (models/transformer_net.py)
-    "prieto": ["task.encoding=equals_token"],
+    "prieto": ["task.encoding=equals_token", "model.embedding_std=0.5"],
     "power": ["task.encoding=op_equals", "model.causal=true", "model.positional=sinusoidal", "model.attn_bias=false",
               "model.mlp_bias=false", "model.unembed_bias=false"],
-    "nanda": ["task.encoding=equals_token", "model.norm=none", "model.causal=true", "model.attn_bias=false",
+    "nanda": ["task.encoding=equals_token", "model.embedding_std=0.0884", "model.norm=none", "model.causal=true", "model.attn_bias=false",
               "model.unembed_bias=false"],
     "lee": ["task.encoding=op_equals", "model.norm=pre_normed_residual", "model.activation=gelu", "model.causal=true",
             "model.unembed_bias=false"],

@@ -48,10 +48,10 @@ class Transformer(nn.Module):
             return (param(linear_init(seeds, name, fan_in, (fan_in, fan_out), 1.0, dtype)),
                     param(linear_init(seeds, name + "_b", fan_in, (fan_out,), 1.0, dtype)))
 
-        self.tok_emb = param(gaussian_init(seeds, "tok_emb", (V, d), 1.0, dtype))  # (R, V, d)
+        self.tok_emb = param(gaussian_init(seeds, "tok_emb", (V, d), cfg.embedding_std, dtype))  # (R, V, d)
         # positional=none (Prieto et al.'s code, tokens [a, b]): the read-out token b is told apart by its own query
         learned = cfg.positional.value == "learned"
-        self.pos_emb = param(gaussian_init(seeds, "pos_emb", (T, d), 1.0, dtype)) if learned else None
+        self.pos_emb = param(gaussian_init(seeds, "pos_emb", (T, d), cfg.embedding_std, dtype)) if learned else None
         self.layers = nn.ModuleList()
         for i in range(cfg.n_layers):
             layer = nn.Module()

@@ -11,9 +11,10 @@ The population (models/transformer.py) runs R of these at once with torch.func (
 hand-written batched path; both are tested against this module with member k's weights.
 
 Init (every path): each tensor is drawn from the member's own stream `init/<name>` (grokbench/seeding.py), so member k
-of a population is a standalone run of seed k: nn.Linear's default U(±1/√fan_in) for weights and biases, N(0, 1)
-embeddings (nn.Embedding), LayerNorm 1/0. The papers' own inits differ in detail (Nanda: N(0, 1/d_model) and zero MLP
-biases; Lee et al.: xavier q/k/v and zero attention biases from nn.MultiheadAttention): our choice, one init for all.
+of a population is a standalone run of seed k: nn.Linear's default U(±1/√fan_in) for weights and biases, N(0, s²)
+embeddings with s = model.embedding_std (1: nn.Embedding's default; Nanda et al.: 1/√d_model), LayerNorm 1/0. The
+papers' own inits differ in smaller ways (Nanda: N(0, 1/d_model) linear maps, within 2x of ours, and zero MLP biases;
+Lee et al.: xavier q/k/v and zero attention biases from nn.MultiheadAttention): our choice, one init for all.
 """
 import math
 
@@ -128,7 +129,8 @@ def member_state(net: TransformerNet, seed: int) -> dict:
     for name, p in net.named_parameters():
         dtype = p.dtype
         if name in ("tok_emb.weight", "pos_emb.weight"):
-            state[name] = gaussian_init([seed], name.split(".")[0], tuple(p.shape), 1.0, dtype)[0]
+            std = net.cfg.embedding_std
+            state[name] = gaussian_init([seed], name.split(".")[0], tuple(p.shape), std, dtype)[0]
         elif name.endswith(".weight") and ("ln" in name.split(".")[-2]):
             state[name] = torch.ones_like(p)
         elif name.endswith(".bias") and ("ln" in name.split(".")[-2]):
