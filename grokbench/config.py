@@ -83,7 +83,7 @@ class ModularTaskConfig:
     """(a ∘ b) mod p for every pair (a, b); ∘ is fixed by the file name (tasks/modular.py OPS)."""
 
     name: str = MISSING  # registry key, set by the YAML file; choose with task=<name>
-    p: int = 59  # modulus, >= 2; prime for moddiv (b⁻¹ must exist); the ring operations (+ − × polynomials) take any p
+    p: int = 59  # modulus, >= 2; prime for moddiv (b⁻¹ must exist); + − × and the polynomials take any p
     train_fraction: float = 0.5  # fraction of all pairs used for training, in (0, 1]; split is per seed
     corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
     encoding: Encoding = Encoding.onehot_concat  # token layout the model sees; see Encoding
@@ -100,7 +100,7 @@ class ModularTaskConfig:
 
 @dataclass
 class S5TaskConfig:
-    """a ∘ b over all pairs of the 120 permutations of 5 elements; ∘ fixed by the file name (tasks/permutations.py)."""
+    """a ∘ b over all pairs of the 120 permutations of 5 elements; ∘ is fixed by the file name (tasks/permutations)."""
 
     name: str = MISSING  # registry key (s5_compose, s5_conj, s5_aba), set by the YAML file
     train_fraction: float = 0.5  # fraction of the 14,400 pairs used for training, in (0, 1]; split is per seed
@@ -157,8 +157,8 @@ class XorClustersTaskConfig:
         check(0 <= self.label_flip < 0.5, "label_flip", self.label_flip, "a number in [0, 0.5)")
 
 
-# operations that divide: b⁻¹ mod p exists for every b ≠ 0 only when p is prime. Every other operation uses + − × only,
-# which are well defined mod any p >= 2, so a composite p is refused only here.
+# operations that divide: b⁻¹ mod p exists for every b ≠ 0 only when p is prime. Every other operation uses only
+# + − ×, which are well defined mod any p >= 2, so a composite p is refused only here.
 NEEDS_PRIME = {"moddiv"}
 
 

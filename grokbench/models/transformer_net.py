@@ -3,7 +3,8 @@ the layouts of the canonical grokking papers:
 
     Prieto et al. 2025   post-LN, ReLU, every linear map biased, learned or no positions (nn.TransformerEncoderLayer)
     Power et al. 2022    post-LN, causal, sinusoidal positions, no linear biases at all   (openai/grok transformer.py)
-    Nanda et al. 2023    no LayerNorm, learned positions, biases only in the MLP, causal  (progress-measures transformers.py)
+    Nanda et al. 2023    no LayerNorm, learned positions, biases only in the MLP, causal
+                         (progress-measures-paper transformers.py)
     Lee et al. 2024      pre-LN + final LN, GELU, causal, learned positions, biased attention/MLP, unbiased read-out
                          (ironjr/grokfast main.py; its attention sublayer adds to LN(x): norm=pre_normed_residual)
 
@@ -29,7 +30,8 @@ ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
 def sinusoidal(T: int, d: int, dtype, device) -> torch.Tensor:
-    """Vaswani et al.'s table (T, d): sin(t / 10000^(i/d)) at even i, cos(t / 10000^((i-1)/d)) at odd i (Power et al.)."""
+    """Vaswani et al.'s table (T, d), as Power et al.'s code: sin(t / 10000^(i/d)) at even i,
+    cos(t / 10000^((i-1)/d)) at odd i."""
     pos = torch.arange(T, dtype=torch.float64, device=device)[:, None]
     i = torch.arange(d, device=device)
     angle = pos / 10000 ** ((i - i % 2).double() / d)
@@ -111,8 +113,8 @@ class TransformerNet(nn.Module):
 
 # ----------------------------------------------------------------------------------------------- per-member init
 def stream_names(cfg, n_layers: int):
-    """parameter name → (init stream, fan_in, transpose): the stream names of the batched path (models/transformer.py),
-    which draws (fan_in, fan_out) tensors, so both paths give seed k the same weights."""
+    """linear parameter name → its init stream: the batched path's names (models/transformer.py), which draws
+    (fan_in, fan_out) tensors, so that both paths give seed k the same weights."""
     names = {}
     for i in range(n_layers):
         for part, stream in (("attn_in", "qkv"), ("attn_out", "o"), ("ff1", "ff1"), ("ff2", "ff2")):

@@ -1,4 +1,5 @@
-"""Modular arithmetic (Power et al. 2022): every pair (a, b) of residues mod p with label (a ∘ b) mod p, split per seed.
+"""Modular arithmetic (Power et al. 2022): every pair (a, b) of residues mod p with label (a ∘ b) mod p, split per
+seed.
 
 The polynomial operations are Power et al.'s (their Table/Fig. 4; openai/grok, grok/data.py, VALID_OPERATORS): like
 their code they range over all p² pairs with no pair left out, and only division drops b = 0. Adding an operation is
@@ -63,6 +64,7 @@ def build_modular(cfg, seeds) -> Dataset:
     return split_members(x, y, cfg, seeds, n_classes=cfg.p, vocab=vocab)
 
 def operands(x: torch.Tensor, encoding: str) -> torch.Tensor:
-    """Tokens (…, T) back to operand pairs (…, 2): a is token 0, b is token 1 ([a, b], [a, b, =]) or 2 ([a, op, b, =])."""
+    """Tokens (…, T) back to operand pairs (…, 2): a is token 0; b is token 1 ([a, b], [a, b, =]) or 2
+    ([a, op, b, =])."""
     return torch.stack([x[..., 0], x[..., 2 if encoding == "op_equals" else 1]], dim=-1)
 
