@@ -481,6 +481,13 @@ def validate(cfg: DictConfig) -> None:
         positional = getattr(cfg.model.positional, "name", cfg.model.positional)
         check(positional != "none", "model.positional", positional,
               f"learned or sinusoidal with task.encoding={encoding}")
+    features = cfg.task.name == "xor_clusters"  # float feature vectors; every other task gives token ids
+    if cfg.model.name == "two_layer_relu_fixed_output":
+        check(features, "task", cfg.task.name, "xor_clusters with model=two_layer_relu_fixed_output (it reads float "
+                                               "features, not token ids)")
+    else:
+        check(not features, "model", cfg.model.name, "two_layer_relu_fixed_output with task=xor_clusters (the "
+                                                     "other models read token ids)")
     if cfg.model.name == "quadratic":  # U e_a + V e_b reads tokens 0 and 1 as the operands
         check(encoding in ("onehot_concat", "equals_token"), "task.encoding", encoding,
               "onehot_concat or equals_token with model=quadratic (it reads tokens 0 and 1 as a and b)")

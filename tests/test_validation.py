@@ -48,6 +48,8 @@ BAD = [  # override, words the one-line error must contain
     (["model=transformer", "model.norm=layer"], ["model.norm", "pre"]),
     (["model=transformer", "model.positional=rope"], ["model.positional", "sinusoidal"]),
     (["model=transformer", "model.embedding_std=0"], ["model.embedding_std", "> 0"]),
+    (["task=xor_clusters", "model=transformer"], ["model", "xor_clusters"]),
+    (["task=s5_compose", "model=two_layer_relu_fixed_output"], ["task", "float features"]),
     (["task=sparse_parity", "task.k=41"], ["task.k", "n_bits=40"]),
     (["task=sparse_parity", "task.train_fraction=1"], ["task.train_fraction", "(0, 1)"]),
     # Doshi et al. / Xu et al. 2024's config surface
