@@ -37,7 +37,8 @@ def test_the_published_names_exist():
 
 def test_the_canonical_experiments_exist():
     for name in ("power2022/div", "power2022/x3_xy2_y", "power2022/s5_compose", "nanda2023/modadd",
-                 "lyu2023/modadd_large_init_sgd"):
+                 "lyu2023/modadd_large_init_sgd", "grokfast2024/modmul_baseline", "grokfast2024/modmul_ema",
+                 "grokfast2024/modmul_ma"):
         assert name in CANONICAL
 
 
