@@ -39,10 +39,14 @@ def test_composite_p_is_fine_for_ring_operations():
 
 def test_s5_is_the_symmetric_group_with_power_composition():
     assert len(ELEMENTS) == 120 and ELEMENTS[0] == (0, 1, 2, 3, 4) and ELEMENTS[119] == (4, 3, 2, 1, 0)
-    data = build_task(compose_config(["task=s5_compose", "task.train_fraction=1"]).task, [0], "cpu")
-    assert (data.vocab_size, data.n_classes, data.x_train.shape[1]) == (120, 120, 14400)
+    def every_pair(name):  # train and test together: all 120² pairs
+        data = build_task(compose_config([f"task={name}"]).task, [0], "cpu")
+        return torch.cat([data.x_train[0], data.x_test[0]]), torch.cat([data.y_train[0], data.y_test[0]]), data
+
+    x, y, data = every_pair("s5_compose")
+    assert (data.vocab_size, data.n_classes, x.shape[0]) == (120, 120, 14400)
     table = torch.empty(120, 120, dtype=torch.long)
-    table[data.x_train[0, :, 0], data.x_train[0, :, 1]] = data.y_train[0]
+    table[x[:, 0], x[:, 1]] = y
     a, b = ELEMENTS[7], ELEMENTS[50]
     assert ELEMENTS[table[7, 50]] == tuple(b[a[i]] for i in range(5))  # Power's code: c = b[a] (a first, then b)
     assert (table[0] == torch.arange(120)).all() and (table[:, 0] == torch.arange(120)).all()  # identity
@@ -51,8 +55,8 @@ def test_s5_is_the_symmetric_group_with_power_composition():
     inverse = (table == 0).nonzero()[:, 1]  # a⁻¹ for every a
     for name, expected in (("s5_conj", lambda a, b: table[table[a, b], inverse[a]]),
                            ("s5_aba", lambda a, b: table[table[a, b], a])):
-        other = build_task(compose_config([f"task={name}", "task.train_fraction=1"]).task, [0], "cpu")
-        for (a, b), c in itertools.islice(zip(other.x_train[0].tolist(), other.y_train[0].tolist()), 500):
+        other_x, other_y, _ = every_pair(name)
+        for (a, b), c in itertools.islice(zip(other_x.tolist(), other_y.tolist()), 500):
             assert c == expected(a, b)
     assert INDEX[(1, 0, 2, 3, 4)] == 24  # lexicographic: the 24 permutations starting with 0 come first
 

@@ -8,6 +8,7 @@ one entry in OPS plus one configs/task/<name>.yaml.
 
 import torch
 
+from grokbench.config import plain
 from grokbench.seeding import generator
 from grokbench.tasks.corruption import corrupt_labels
 from grokbench.tasks.dataset import Dataset
@@ -48,7 +49,7 @@ def encode(x: torch.Tensor, encoding: str, n: int):
 
 def split_members(x, y, cfg, seeds, n_classes: int, vocab: int) -> Dataset:
     """One train/test split and corruption per member, each from the member's own streams."""
-    n_train = max(1, int(cfg.train_fraction * len(y)))  # floor: 40 % of 113² = 5107 as published
+    n_train = plain(cfg).data_shape().n_train  # the size validate() checked: floor, 40 % of 113² = 5107 as published
     splits = []
     for seed in seeds:
         perm = torch.randperm(len(y), generator=generator(seed, "split"))
