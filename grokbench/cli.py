@@ -17,6 +17,7 @@ grokbench — grokking and memorization experiments, many seeds as one batched p
   grokbench reproduce PAPER/FIGURE     rerun a published config, check its `expect:` claims
   grokbench bench [OVERRIDES]          time training steps against bare PyTorch loops
   grokbench analyze prune RUN_DIR      prune neurons by IPR order and report accuracies
+  grokbench analyze fourier RUN_DIR    Fourier progress measures from weight snapshots (train.snapshots=N)
   grokbench data [OVERRIDES] --out F   write each member's train/test samples (a, b, label, corrupted) to Parquet
 
 Overrides are Hydra's: task=modsub task.p=97 model.width=512 optimizer.lr=3e-3 seeds=8 device=cpu

@@ -260,6 +260,10 @@ class XorClustersTaskConfig(TaskSchema):
         return DataShape("features", self.p, 0, 2, self.n_train, self.n_test)
 
 
+# tasks whose label is (a ± b) mod p, and models with a token embedding over Z_p (`operand_embeddings()`): what
+# train.fourier_metrics and `grokbench analyze fourier` (Nanda et al. 2023's progress measures) are defined for
+FOURIER_TASKS = ("modadd", "modsub")
+FOURIER_MODELS = ("mlp", "quadratic", "transformer")
 # operations that divide: b⁻¹ mod p exists for every b ≠ 0 only when p is prime. Every other operation uses only
 # + − ×, which are well defined mod any p >= 2, so a composite p is refused only here.
 NEEDS_PRIME = {"moddiv"}
@@ -517,8 +521,15 @@ class TrainConfig:
     # NLM cosine(W, −∇L) per layer at each eval (Prieto et al. 2025 §4): one extra forward+backward on the train set
     # per eval, so off unless a study asks for it
     nlm_metrics: bool = False
+    # gini_embed at every eval: sparsity of the token embedding's Fourier norms (Nanda et al. 2023 §5.1); a few
+    # small FFTs per eval, no snapshots needed. Modular addition/subtraction with an MLP, quadratic or transformer only
+    fourier_metrics: bool = False
+    # keep this many snapshots of every member's weights (0 = off, >= 0) at eval steps, log-spaced early and evenly
+    # spaced late, the last step always among them, in snapshots.pt (for `grokbench analyze fourier`)
+    snapshots: int = 0
 
     def __post_init__(self) -> None:
+        check(self.snapshots >= 0, "snapshots", self.snapshots, "an integer >= 0 (0 = off)")
         check(self.max_steps >= 1, "max_steps", self.max_steps, "an integer >= 1")
         check(self.batch_size is None or self.batch_size >= 1, "batch_size", self.batch_size, "null or >= 1")
         check(self.eval_every is None or self.eval_every >= 1, "eval_every", self.eval_every, "null or an integer >= 1")
@@ -665,3 +676,8 @@ def validate(cfg: DictConfig, choices: Optional[Mapping] = None) -> None:
     shape = task.data_shape()
     check(shape.n_train >= 1 and shape.n_test >= 1, "task", task.name, "a task whose train and test sets are not empty")
     model.check_data(shape, task.name)
+    if cfg.train.fourier_metrics:  # the Fourier basis over Z_p is the one of (a ± b) mod p, over a token embedding
+        check(cfg.task.name in FOURIER_TASKS, "train.fourier_metrics", True,
+              f"false unless task is one of {', '.join(FOURIER_TASKS)} (task={cfg.task.name})")
+        check(cfg.model.name in FOURIER_MODELS, "train.fourier_metrics", True,
+              f"false unless model is one of {', '.join(FOURIER_MODELS)} (model={cfg.model.name})")

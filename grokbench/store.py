@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 
 METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE = "metrics.parquet", "summary.parquet", "checkpoint.pt"
+SNAPSHOTS_FILE = "snapshots.pt"  # train.snapshots: weights of every member at chosen eval steps (snapshots.py)
 IPR_FILE = "ipr.parquet"  # one row per member × neuron (models with neurons over Z_p)
 
 

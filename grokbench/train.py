@@ -23,6 +23,7 @@ from grokbench.metrics.phases import label_noise
 from grokbench.population import build_population, members
 from grokbench.progress import Progress
 from grokbench.seeding import generator
+from grokbench.snapshots import Snapshots, merge, snapshot_steps
 from grokbench.step import Stepper
 from grokbench.summary import summarize_members, summary_settings
 
@@ -137,6 +138,9 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
                         out_dir / store.METRICS_FILE)
     summary = pd.concat(summaries, ignore_index=True)
     store.write_parquet(summary, out_dir / store.SUMMARY_FILE)
+    if cfg.train.snapshots > 0:  # one file, global member ids, as unchunked
+        merge([out_dir / "chunks" / str(k) / store.SNAPSHOTS_FILE for k in range(len(summaries))],
+              out_dir / store.SNAPSHOTS_FILE)
     ipr = [out_dir / "chunks" / str(k) / store.IPR_FILE for k in range(len(summaries))]
     if all(p.exists() for p in ipr):  # models with per-neuron IPR: one table for the run, as unchunked
         store.write_parquet(pd.concat(map(pd.read_parquet, ipr), ignore_index=True), out_dir / store.IPR_FILE)
@@ -163,6 +167,8 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
     sampler = None if full_batch else MinibatchSampler(seeds, n_train, cfg.train.batch_size)
     schedule = eval_steps(cfg.train.max_steps, cfg.train.eval_every, cfg.train.eval_log_points)
     recorder, step, streak = Recorder(table), 0, 0
+    snaps = (Snapshots(snapshot_steps(schedule, cfg.train.snapshots), table, model)
+             if cfg.train.snapshots > 0 else None)
     take_step = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged_step, device, cfg.train.tf32)
 
     if ckpt is not None:  # resume exactly where the last checkpoint left off
@@ -174,13 +180,19 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
         diverged_step.copy_(ckpt["diverged_step"])
         recorder, step, streak = Recorder(table, [ckpt["metrics"]]), ckpt["step"], ckpt["streak"]
         set_rng_state(ckpt["rng"])
+        if snaps is not None:
+            snaps.restore(out_dir / store.SNAPSHOTS_FILE, up_to_step=step)
         log.info(f"resumed from step {step}: {out_dir / store.CHECKPOINT_FILE}")
     else:
-        recorder.add(0, evaluate(model, data, cfg.loss, cfg.train.nlm_metrics))
+        recorder.add(0, evaluate(model, data, cfg.loss, cfg.train.nlm_metrics, cfg.train.fourier_metrics))
+        if snaps is not None:
+            snaps.take(0, model)
 
     def checkpoint(finished: bool = False) -> pd.DataFrame:
         metrics = recorder.frame()
         store.write_parquet(metrics, out_dir / store.METRICS_FILE)
+        if snaps is not None:  # before checkpoint.pt: a resume must find every snapshot up to its step
+            snaps.save(out_dir / store.SNAPSHOTS_FILE)
         store.save_checkpoint(
             {
                 "config": config_yaml, "finished": finished, "step": step, "streak": streak,
@@ -229,8 +241,10 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
                 step += 1
 
                 if step in schedule:
-                    values = evaluate(model, data, loss_cfg, train_cfg.nlm_metrics)
+                    values = evaluate(model, data, loss_cfg, train_cfg.nlm_metrics, train_cfg.fourier_metrics)
                     recorder.add(step, values)
+                    if snaps is not None:
+                        snaps.take(step, model)
                     progress.update(step, values)
                     threshold = train_cfg.early_stop_threshold
                     if threshold is not None:
@@ -244,6 +258,8 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
     finally:  # also on an exception: our handlers must not go on swallowing SIGTERM for a dead loop
         for s, handler in previous.items():
             signal.signal(s, handler)
+    if snaps is not None:
+        snaps.take(step, model, force=True)  # the last step always (an early stop ends before max_steps)
     metrics = recorder.frame()
     ds = diverged_step.cpu().numpy()
     summary = summarize_members(metrics, table, [None if d < 0 else int(d) for d in ds], label_noise(cfg.task),

@@ -1,4 +1,4 @@
-"""`grokbench analyze prune RUN_DIR [--order ...]`: analyses that reload a finished run's trained population."""
+"""`grokbench analyze prune|fourier RUN_DIR ...`: analyses that reload a finished run's trained population."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +44,50 @@ def prune(args) -> int:
     return 0
 
 
+def fourier(args) -> int:
+    import math
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from grokbench import store
+    from grokbench.analysis.fourier import (KEY_CUTOFF, analyze, grok_step, parse_freqs, plot, run_config,
+                                            with_losses)
+
+    run_dir = Path(args.run_dir)
+    freqs = None if args.freqs is None else parse_freqs(args.freqs)
+    if args.top is not None and (args.top < 1 or freqs is not None):
+        raise ValueError(f"--top {args.top} is invalid; allowed: an integer >= 1, without --freqs")
+    table, keys = analyze(run_dir, freqs, args.device, args.top)
+    table = with_losses(table, run_dir)
+    store.write_parquet(table, run_dir / "fourier.parquet")
+    store.write_parquet(keys, run_dir / "key_freqs.parquet")
+    cfg = run_config(run_dir)
+    g, counts, K = grok_step(run_dir), keys.groupby("member").size(), (cfg.task.p - 1) // 2
+    rule = ("given by --freqs" if freqs else f"each member's top {args.top}" if args.top
+            else f"norm ≥ {KEY_CUTOFF:g} × the largest")
+    plot(table, g, run_dir / "plots" / "progress_measures.png",
+         f"{run_dir.name}: {cfg.task.name} p={cfg.task.p}, {cfg.model.name}: Nanda et al. 2023's progress measures, "
+         f"median over n={table['member'].nunique()} members\nkey frequencies per member: "
+         f"{counts.min()}{'' if counts.min() == counts.max() else f'–{counts.max()}'} of {K} ({rule})",
+         loss_name=f"{cfg.loss.name} loss", chance=math.log(cfg.task.p) if cfg.loss.name == "softmax_ce" else None)
+    last = table[table["step"] == table["step"].max()].set_index("member")
+    rich_table = Table("member", "seed", "n", "key frequencies (by norm)", "share of logits", "restricted (test)",
+                       "excluded (train)", "train loss", "gini_embed",
+                       title=f"{run_dir}: final snapshot (step {table['step'].max()})", title_justify="left")
+    for member, k in keys.groupby("member", sort=True):
+        r = last.loc[member]
+        shown = ",".join(map(str, k["freq"].iloc[:8])) + (",…" if len(k) > 8 else "")  # all in key_freqs.parquet
+        rich_table.add_row(str(member), str(int(r["seed"])), str(len(k)), shown,
+                           f"{k['frac'].sum():.0%}",
+                           f"{r['restricted_loss']:.3g}", f"{r['excluded_loss']:.3g}", f"{r['train_loss']:.3g}",
+                           f"{r['gini_embed']:.2f}")
+    console = Console(width=130)
+    console.print(rich_table)
+    console.print(f"outputs: {run_dir}  (fourier.parquet, key_freqs.parquet, plots/progress_measures.png)")
+    return 0
+
+
 def main(argv) -> int:
     parser = argparse.ArgumentParser(prog="grokbench analyze", description=__doc__)
     sub = parser.add_subparsers(dest="analysis", required=True)
@@ -52,9 +96,15 @@ def main(argv) -> int:
     p.add_argument("--order", nargs="+", choices=("low_ipr", "high_ipr", "random"),
                    help="which neurons go first (default: all three)")
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
+    f = sub.add_parser("fourier", help="Nanda et al. 2023's progress measures from weight snapshots "
+                                       "(train.snapshots=N): key frequencies, restricted/excluded loss, Gini")
+    f.add_argument("run_dir", help="a finished run dir of modadd or modsub trained with train.snapshots=N")
+    f.add_argument("--freqs", help="key frequencies k1,k2,... for every member (default: from the final snapshot)")
+    f.add_argument("--top", type=int, help="each member's N frequencies of largest norm as its key frequencies")
+    f.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
     args = parser.parse_args(argv)
     try:
-        return prune(args)
+        return fourier(args) if args.analysis == "fourier" else prune(args)
     except (FileNotFoundError, ValueError) as err:
         print(f"grokbench: error: {err}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ import torch
 from grokbench.losses import per_sample_loss
 from grokbench.metrics.basic import accuracy, masked_mean, weight_norms
 from grokbench.metrics.collapse import COLLAPSE_METRICS, collapse_metrics
+from grokbench.metrics.fourier import FOURIER_METRICS, gini_embed
 from grokbench.metrics.ipr import ipr_metrics
 
 METRICS = {
@@ -19,6 +20,7 @@ METRICS = {
     "train_acc_corrupted": "train accuracy on corrupted samples, against the corrupted label (memorisation); NaN if none",
     "weight_norm": "L2 norm of all parameters of the member",
     **COLLAPSE_METRICS,
+    **FOURIER_METRICS,
     # models with neurons over Z_p only (quadratic): per-neuron IPR of the weight rows' Fourier spectra (metrics/ipr.py)
     "ipr_mean": "mean over neurons of the per-neuron IPR (1: one Fourier frequency; ~1/p: spread, memorising)",
     "ipr_frac_above_0.5": "fraction of neurons with IPR > 0.5 (generalising, Fourier-sparse neurons)",
@@ -27,7 +29,7 @@ METRICS = {
 
 
 @torch.no_grad()
-def evaluate(model, data, loss_cfg, nlm: bool = False) -> dict:
+def evaluate(model, data, loss_cfg, nlm: bool = False, fourier: bool = False) -> dict:
     """All metrics of every member at the current parameters → {name: (R,)}. Stays on the device (no host sync)."""
     was_training = model.training
     model.eval()
@@ -47,4 +49,6 @@ def evaluate(model, data, loss_cfg, nlm: bool = False) -> dict:
     out.update({f"weight_norm.{name}": value for name, value in norms.items()})
     out.update(collapse_metrics(model, data, loss_cfg, train_logits, nlm))
     out.update(ipr_metrics(model))  # {} unless the model has neurons over Z_p
+    if fourier:  # train.fourier_metrics (validated: modular +/− with a token embedding)
+        out["gini_embed"] = gini_embed(model)
     return out

@@ -68,3 +68,9 @@ class MLP(nn.Module):
             h = self.act(h if not self.cfg.bias else h + self.hidden_bias[i])
         out = torch.bmm(h, self.w_out)
         return out if self.b_out is None else out + self.b_out
+
+    def operand_embeddings(self):
+        """The input layer's rows of the operands a, b over Z_p: [(R, p, H)] × 2 (metrics/fourier.py).
+        Position i's block: rows i·V … i·V + p of W_in (V = vocab, p = classes; "=" is token p)."""
+        V, p = self.vocab_size, self.w_out.shape[-1]
+        return [self.w_in[:, i * V : i * V + p] for i in range(2)]

@@ -64,6 +64,10 @@ class Quadratic(nn.Module):
         """(U, V, W) with the Z_p axis of each neuron's rows: U, V (R, p, N), W (R, N, p) — for metrics/ipr.py."""
         return self.U.detach(), self.V.detach(), self.W.detach()
 
+    def operand_embeddings(self):
+        """[U, V]: the embedding of a and of b over Z_p, each (R, p, N) (metrics/fourier.py)."""
+        return [self.U, self.V]
+
     @torch.no_grad()
     def prune_neurons(self, keep: torch.Tensor) -> None:
         """Zero every weight of the neurons where keep (R, N) is False: U[:, n], V[:, n], W[n, :] (in place)."""

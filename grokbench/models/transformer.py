@@ -102,6 +102,9 @@ class Transformer(nn.Module):
         last = h[:, :, -1]  # (R, N, d): read-out at the last position (the only one the final layer kept)
         return torch.einsum("rnd,rdc->rnc", last, self.w_out) + self.b_out[:, None]
 
+    def operand_embeddings(self):
+        """[W_E]: the token embedding of 0..p-1 (R, p, d), shared by a and b; "=" left out (metrics/fourier.py)."""
+        return [self.tok_emb[:, : self.w_out.shape[-1]]]
 
 class VmapTransformer(nn.Module):
     """R members of TransformerNet as one module: `net` holds the stacked parameters (R, …) under the plain module's
@@ -129,6 +132,10 @@ class VmapTransformer(nn.Module):
             return functional_call(skeleton, p, (xr,))
 
         return vmap(one_member)(params, x)
+
+    def operand_embeddings(self):
+        """[W_E]: the token embedding of 0..p-1 (R, p, d), shared by a and b; "=" and op left out (metrics/fourier.py)."""
+        return [self.net.tok_emb.weight[:, : self.net.unembed.weight.shape[1]]]
 
 
 def batched_layout(cfg) -> bool:
