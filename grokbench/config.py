@@ -67,6 +67,11 @@ class Activation(enum.Enum):
     silu = "silu"
 
 
+class TransformerActivation(enum.Enum):
+    relu = "relu"
+    gelu = "gelu"
+
+
 class FirstLayer(enum.Enum):
     # Both compute onehot(a) ⊕ onehot(b) @ W_in; which is faster depends on device and size (scripts/bench_*.py).
     gather = "gather"  # W_in[a] + W_in[p + b]: a third fewer FLOPs, slower backward (index_add)
@@ -76,7 +81,10 @@ class FirstLayer(enum.Enum):
 class Encoding(enum.Enum):
     # what a sample of a modular task looks like as tokens; the MLP sees the concatenated one-hots of those tokens
     onehot_concat = "onehot_concat"  # [a, b], vocab p: one-hot(a) ⊕ one-hot(b), the 2p-dim input (226 for p=113)
-    equals_token = "equals_token"  # [a, b, =], vocab p+1 ("=" is id p; Power et al. 2022): read-out at "="
+    equals_token = "equals_token"  # [a, b, =], vocab p+1 ("=" is id p; Nanda et al. 2023): read-out at "="
+    # [a, op, b, =], vocab p+2 ("=" is id p, op is id p+1, as Lee et al.'s Grokfast code), read-out at "=": Power et
+    # al.'s `<eos> a op b = c <eos>` with the loss only on c, which their decoder predicts at "="
+    op_equals = "op_equals"
 
 
 # --------------------------------------------------------------------------------------------------- data shapes
@@ -149,10 +157,10 @@ def split_sizes(n: int, train_fraction: float, rounding=int) -> tuple:
 # --------------------------------------------------------------------------------------------------- tasks
 @dataclass
 class ModularTaskConfig(TaskSchema):
-    """(a ∘ b) mod p for every pair (a, b); ∘ is fixed by the file name (modadd, modsub, modmul, moddiv)."""
+    """(a ∘ b) mod p for every pair (a, b); ∘ is fixed by the file name (tasks/modular.py OPS)."""
 
     name: str = MISSING  # registry key = the YAML file's name, checked against task=<name>; not a setting
-    p: int = 59  # modulus; must be prime for moddiv (b⁻¹ must exist)
+    p: int = 59  # modulus, >= 2; prime for moddiv (b⁻¹ must exist); + − × and the polynomials take any p
     # fraction of all pairs used for training (floor of fraction·pairs), in (0, 1) and leaving both splits non-empty;
     # the split is per seed
     train_fraction: float = 0.5
@@ -162,20 +170,50 @@ class ModularTaskConfig(TaskSchema):
     # tasks/split_file.py); when set it decides the split and train_fraction is ignored (job.log records the fraction
     # the file gives). None: a random split of train_fraction per seed.
     split_file: Optional[str] = None
+    # leave out the pairs with b = 0 (moddiv always does): Lee et al.'s Grokfast x·y data has y in 1..p-1 (9,312 at 97)
+    nonzero_b: bool = False
 
     def __post_init__(self) -> None:
         check(self.p >= 2, "p", self.p, "an integer >= 2")
-        if self.name == "moddiv":
-            check(is_prime(self.p), "p", self.p, "a prime number (moddiv needs b⁻¹ mod p)")
+        if self.name in NEEDS_PRIME:
+            check(is_prime(self.p), "p", self.p, f"a prime number ({self.name} needs b⁻¹ mod p)")
         self.data_shape()  # refuses an empty split
         check(0 <= self.corruption < 1, "corruption", self.corruption, "a number in [0, 1)")
 
     def data_shape(self) -> DataShape:
-        pairs = self.p * (self.p - 1) if self.name == "moddiv" else self.p**2  # moddiv: b ≠ 0
-        n_train, n_test = split_sizes(pairs, self.train_fraction)
-        if self.encoding == Encoding.equals_token:  # [a, b, =]: "=" is one more id
-            return DataShape("tokens", 3, self.p + 1, self.p, n_train, n_test)
-        return DataShape("tokens", 2, self.p, self.p, n_train, n_test)
+        nonzero_b = self.name in NEEDS_PRIME or self.nonzero_b  # moddiv and nonzero_b: b ≠ 0
+        n_train, n_test = split_sizes(self.p * (self.p - 1) if nonzero_b else self.p**2, self.train_fraction)
+        width, vocab = encoded_width_vocab(self.encoding, self.p)
+        return DataShape("tokens", width, vocab, self.p, n_train, n_test)
+
+
+def encoded_width_vocab(encoding: "Encoding", n: int) -> tuple:
+    """(tokens per sample, ids) of an operand pair with ids in [0, n) in `encoding` (tasks/modular.py encode)."""
+    return {Encoding.onehot_concat: (2, n), Encoding.equals_token: (3, n + 1), Encoding.op_equals: (4, n + 2)}[encoding]
+
+
+@dataclass
+class S5TaskConfig(TaskSchema):
+    """a ∘ b over all pairs of the 120 permutations of 5 elements; ∘ is fixed by the file name (tasks/permutations)."""
+
+    name: str = MISSING  # registry key = the YAML file's name (s5_compose, s5_conj, s5_aba); not a setting
+    # fraction of the 14,400 pairs used for training (floor), in (0, 1) leaving both splits non-empty; per seed
+    train_fraction: float = 0.5
+    corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
+    encoding: Encoding = Encoding.onehot_concat  # token layout the model sees (vocab 120, 121, 122); see Encoding
+    # S5 has no modulus: the key exists only so that task.p=… (e.g. left over from a modular run) is refused with this
+    # reason instead of a list of the default task's keys
+    p: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        check(self.p is None, "p", self.p, "unset (S5 has 120 elements and no modulus)")
+        self.data_shape()  # refuses an empty split
+        check(0 <= self.corruption < 1, "corruption", self.corruption, "a number in [0, 1)")
+
+    def data_shape(self) -> DataShape:
+        n_train, n_test = split_sizes(120 * 120, self.train_fraction)
+        width, vocab = encoded_width_vocab(self.encoding, 120)
+        return DataShape("tokens", width, vocab, 120, n_train, n_test)
 
 
 @dataclass
@@ -230,6 +268,9 @@ class XorClustersTaskConfig(TaskSchema):
 # train.fourier_metrics and `grokbench analyze fourier` (Nanda et al. 2023's progress measures) are defined for
 FOURIER_TASKS = ("modadd", "modsub")
 FOURIER_MODELS = ("mlp", "quadratic", "transformer")
+# operations that divide: b⁻¹ mod p exists for every b ≠ 0 only when p is prime. Every other operation uses only
+# + − ×, which are well defined mod any p >= 2, so a composite p is refused only here.
+NEEDS_PRIME = {"moddiv"}
 
 
 def is_prime(n: int) -> bool:
@@ -259,27 +300,60 @@ class MLPConfig(ModelSchema):
         check(self.init_scale > 0, "init_scale", self.init_scale, "a number > 0")
 
 
+class Norm(enum.Enum):
+    post = "post"  # x = LN(x + sublayer(x)) (Prieto et al.'s nn.TransformerEncoderLayer, Power et al.)
+    pre = "pre"  # x = x + sublayer(LN(x)), final LN before the read-out
+    pre_normed_residual = "pre_normed_residual"  # as pre, but attention adds to LN(x) (Lee et al.'s Grokfast Block)
+    none = "none"  # no LayerNorm (Nanda et al. 2023)
+
+
+class Positional(enum.Enum):
+    learned = "learned"  # a trained (T, d) table added to the token embeddings (Nanda et al., Lee et al.)
+    sinusoidal = "sinusoidal"  # Vaswani et al.'s fixed sin/cos table (Power et al.)
+    none = "none"  # token embeddings only (Prieto et al.'s code, tokens [a, b])
+
+
+class TransformerImpl(enum.Enum):
+    auto = "auto"  # batched where it has the layout (faster on CPU, docs/benchmarks.md), vmap for the others
+    vmap = "vmap"  # the plain module run per member with torch.func.vmap; every option, dropout 0 only
+    batched = "batched"  # hand-written batched einsums; per-member dropout generators; Prieto et al.'s layout only
+
+
 @dataclass
 class TransformerConfig(ModelSchema):
-    """Post-LN transformer encoder (torch.nn.TransformerEncoderLayer's layout), read-out at the last position."""
+    """A transformer read out at the last position (models/transformer_net.py). The defaults are Prieto et al.'s
+    layout: post-LN encoder, ReLU, biases everywhere, learned positions."""
 
-    accepts: ClassVar[Accepts] = Accepts("tokens")  # any sequence length (positional=false: see below)
+    accepts: ClassVar[Accepts] = Accepts("tokens")  # any sequence length (positional=none: see check_data)
     name: str = "transformer"  # registry key = the YAML file's name, checked against model=<name>; not a setting
-    n_layers: int = 1  # encoder layers, >= 1
+    n_layers: int = 1  # layers, >= 1
     d_model: int = 128  # residual width; must be divisible by n_heads
     n_heads: int = 4  # attention heads, >= 1
     d_ff: int = 2048  # feed-forward width, >= 1 (2048: TransformerEncoderLayer's default, which the paper's code keeps)
     dropout: float = 0.1  # on attention weights, attention output, FF hidden and FF output, in [0, 1)
-    positional: bool = True  # learned position embeddings; false = token embeddings only (Prieto et al.'s code;
-    # needs a task of 2 tokens such as [a, b], where the read-out token b tells itself apart from a by its own query)
+    norm: Norm = Norm.post  # where LayerNorm sits; see Norm
+    activation: TransformerActivation = TransformerActivation.relu  # of the feed-forward hidden layer
+    causal: bool = False  # causal attention mask (decoder-only: Power, Nanda, Lee et al.); false = encoder
+    # position information; none needs a task of 2 tokens such as [a, b], where the read-out token b tells itself
+    # apart from a by its own query
+    positional: Positional = Positional.learned
+    attn_bias: bool = True  # biases of the q/k/v and output projections (Power: false; Nanda: false)
+    mlp_bias: bool = True  # biases of the two feed-forward maps (Power: false)
+    unembed_bias: bool = True  # bias of the read-out map (Power, Nanda, Lee et al.: false)
+    # std of the N(0, std²) token and position embeddings, > 0: 1 = nn.Embedding's default (Prieto, Power, Lee et al.);
+    # Nanda et al. draw N(0, 1/d_model), an 11x smaller embedding at d_model 128 (a larger init delays grokking)
+    embedding_std: float = 1.0
+    impl: TransformerImpl = TransformerImpl.auto  # which population path computes it (same numbers); see TransformerImpl
     dtype: DType = DType.float32  # parameters and forward pass
 
     def check_data(self, shape: DataShape, task: str) -> None:
         super().check_data(shape, task)
         # without position embeddings attention is blind to order: only the read-out query is told apart, so
         # [a, b, =] cannot tell a - b from b - a, and parity cannot tell its relevant bits from the others
-        check(self.positional or shape.width == 2, "model.positional", self.positional,
-              f"true unless the task has 2 tokens (task={task} gives {shape}; equals_token adds a third)")
+        positional = self.positional.value
+        check(positional != "none" or shape.width == 2, "model.positional", positional,
+              f"learned or sinusoidal unless the task has 2 tokens (task={task} gives {shape}; equals_token and "
+              f"op_equals add more)")
 
     def __post_init__(self) -> None:
         check(self.n_layers >= 1, "n_layers", self.n_layers, "an integer >= 1")
@@ -288,6 +362,18 @@ class TransformerConfig(ModelSchema):
               f"an integer >= 1 divisible by n_heads={self.n_heads}")
         check(self.d_ff >= 1, "d_ff", self.d_ff, "an integer >= 1")
         check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
+        check(self.embedding_std > 0, "embedding_std", self.embedding_std, "a number > 0")
+        check(not (self.impl == TransformerImpl.vmap and self.dropout > 0), "impl", self.impl.value,
+              "auto or batched with dropout > 0 (vmap cannot draw each member's masks from its own generator)")
+        needs_batched = self.impl == TransformerImpl.batched or self.dropout > 0
+        if needs_batched:  # the hand-written path has Prieto et al.'s layout only
+            for key, value, ok in (("norm", self.norm.value, "post"), ("activation", self.activation.value, "relu"),
+                                   ("causal", self.causal, False), ("attn_bias", self.attn_bias, True),
+                                   ("mlp_bias", self.mlp_bias, True), ("unembed_bias", self.unembed_bias, True)):
+                check(value == ok, key, value, f"{ok} with dropout > 0 or impl=batched (the per-member dropout path "
+                                               f"has Prieto et al.'s layout only)")
+            check(self.positional != Positional.sinusoidal, "positional", self.positional.value,
+                  "learned or none with dropout > 0 or impl=batched")
 
 
 @dataclass
@@ -521,7 +607,7 @@ class Config:
 
 
 GROUP_SCHEMAS: Dict[str, Dict[str, type]] = {
-    "task": {"modular": ModularTaskConfig, "sparse_parity": SparseParityConfig,
+    "task": {"modular": ModularTaskConfig, "s5": S5TaskConfig, "sparse_parity": SparseParityConfig,
              "xor_clusters": XorClustersTaskConfig},
     "model": {"mlp": MLPConfig, "transformer": TransformerConfig, "quadratic": QuadraticConfig,
               "two_layer_relu_fixed_output": TwoLayerReluConfig},
@@ -605,7 +691,7 @@ def validate(cfg: DictConfig, choices: Optional[Mapping] = None) -> None:
         from grokbench.tasks.split_file import split_from_file
 
         try:
-            split_from_file(cfg.task.split_file, members(cfg)["seed"].tolist(), all_pairs(cfg.task.name, cfg.task.p)[0],
-                            cfg.task.p)
+            pairs = all_pairs(cfg.task.name, cfg.task.p, cfg.task.nonzero_b)[0]
+            split_from_file(cfg.task.split_file, members(cfg)["seed"].tolist(), pairs, cfg.task.p)
         except ConfigError as err:
             raise err.under("task") from None

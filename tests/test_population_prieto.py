@@ -17,6 +17,9 @@ CASES = {
                                             "loss.dtype=float64"],
     "grokfast_adamw": SMALL_MLP + ["optimizer.grokfast_lambda=2", "task.corruption=0.2"],
     "transformer_dropout": SMALL_TRANSFORMER + ["model.dropout=0.1", "optimizer.lr=1e-3"],
+    # the torch.func path (a layout only it has): init from each member's own streams, per-member AdamW
+    "transformer_vmap_causal": SMALL_TRANSFORMER + ["model.dropout=0", "model.norm=none", "model.causal=true",
+                                                    "task.encoding=op_equals", "optimizer.lr=1e-3"],
     "sparse_parity": ["task=sparse_parity", "task.n_bits=12", "task.samples=200", "model.width=16"],
 }
 
@@ -62,7 +65,7 @@ def test_transformer_resumes_its_dropout_stream(tmp_path):
     np.testing.assert_allclose(resumed["train_loss"].to_numpy(), whole["train_loss"].to_numpy(), rtol=1e-6)
 
 
-@pytest.mark.parametrize("n_layers, positional", [(1, True), (2, True), (1, False)])
+@pytest.mark.parametrize("n_layers, positional", [(1, "learned"), (2, "learned"), (1, "none")])
 def test_transformer_layer_equals_torch_encoder_layer(n_layers, positional):
     """With the same weights and dropout off, one member computes what a stack of nn.TransformerEncoderLayer (post-LN,
     ReLU) does: also when its final layer only computes the read-out position."""
@@ -71,8 +74,9 @@ def test_transformer_layer_equals_torch_encoder_layer(n_layers, positional):
     from grokbench.models import build_model
     from grokbench.tasks import build_task
 
+    encoding = "equals_token" if positional != "none" else "onehot_concat"
     cfg = compose_config([*SMALL_TRANSFORMER, f"model.n_layers={n_layers}", f"model.positional={positional}",
-                          "task.encoding=equals_token", "seeds=[5]", "device=cpu"])
+                          f"task.encoding={encoding}", "model.impl=batched", "seeds=[5]", "device=cpu"])
     data = build_task(cfg.task, [5], "cpu")
     model = build_model(cfg.model, data, [5], "cpu").eval()
     refs = []
@@ -89,8 +93,8 @@ def test_transformer_layer_equals_torch_encoder_layer(n_layers, positional):
             ref.norm2.weight.copy_(L.ln2_g[0]), ref.norm2.bias.copy_(L.ln2_b[0])
         refs.append(ref)
     with torch.no_grad():
-        x = data.x_test[0]  # (N, 3)
-        hidden = model.tok_emb[0][x] + (model.pos_emb[0] if positional else 0)  # (N, 3, d)
+        x = data.x_test[0]  # (N, T)
+        hidden = model.tok_emb[0][x] + (model.pos_emb[0] if positional == "learned" else 0)  # (N, T, d)
         for ref in refs:
             hidden = ref(hidden)
         expected = hidden[:, -1] @ model.w_out[0] + model.b_out[0]

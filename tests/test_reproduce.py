@@ -14,15 +14,17 @@ from grokbench.train import train
 
 PER_PARAMETER = ("weight_norm", "nlm_cosine")
 PRIETO = [e for e in experiments() if e.startswith("prieto2025/")]
+CANONICAL = [e for e in experiments() if e.split("/")[0] in ("power2022", "nanda2023", "grokfast2024", "omnigrok2022",
+                                                             "lyu2023")]
 SHRINK = {  # per group: overrides that make any experiment a few-second CPU run
-    "modular": ["task.p=11"], "sparse_parity": ["task.n_bits=8", "task.samples=40"],
+    "modular": ["task.p=11"], "sparse_parity": ["task.n_bits=8", "task.samples=40"], "s5": ["task.train_fraction=0.01"],
     "mlp": ["model.width=8"], "transformer": ["model.d_model=8", "model.n_heads=2", "model.d_ff=16"],
 }
 
 
 def shrunk(name):
     cfg = compose_config([f"experiment={name}"])
-    task = "sparse_parity" if cfg.task.name == "sparse_parity" else "modular"
+    task = cfg.task.name if cfg.task.name == "sparse_parity" else "s5" if cfg.task.name.startswith("s5") else "modular"
     return [f"experiment={name}", "device=cpu", "seeds=2", "train.max_steps=3", "train.eval_every=1",
             *SHRINK[task], *SHRINK[cfg.model.name]]
 
@@ -33,7 +35,14 @@ def test_the_published_names_exist():
         assert f"prieto2025/{name}" in PRIETO
 
 
-@pytest.mark.parametrize("name", PRIETO)  # doshi2024/xu2024: tests/test_memorization_experiments.py
+def test_the_canonical_experiments_exist():
+    for name in ("power2022/div", "power2022/x3_xy2_y", "power2022/s5_compose", "nanda2023/modadd",
+                 "lyu2023/modadd_large_init_sgd", "grokfast2024/modmul_baseline", "grokfast2024/modmul_ema",
+                 "grokfast2024/modmul_ma"):
+        assert name in CANONICAL
+
+
+@pytest.mark.parametrize("name", PRIETO + CANONICAL)  # doshi2024/xu2024: tests/test_memorization_experiments.py
 def test_every_experiment_runs_shrunk_and_its_claims_are_real_columns(name, tmp_path):
     cfg = compose_config(shrunk(name))
     assert cfg.expect, f"{name} states no published outcome"

@@ -45,8 +45,23 @@ BAD = [  # override, words the one-line error must contain
     (["task.encoding=bits"], ["task.encoding", "onehot_concat"]),
     (["model=transformer", "model.d_model=130"], ["model.d_model", "divisible"]),
     (["model=transformer", "model.dropout=1"], ["model.dropout", "[0, 1)"]),
-    (["model=transformer", "task.encoding=equals_token", "model.positional=false"],
+    (["model=transformer", "task.encoding=equals_token", "model.positional=none"],
      ["model.positional", "equals_token"]),
+    # the canonical experiments' config surface
+    (["task=moddiv", "task.p=96"], ["task.p", "prime", "moddiv"]),
+    (["task=s5_compose", "task.p=97"], ["task.p", "S5"]),
+    (["task=s5_conj", "task.train_fraction=0"], ["task.train_fraction", "(0, 1)"]),
+    (["model=transformer", "task.encoding=op_equals", "model.positional=none", "model.dropout=0"],
+     ["model.positional", "op_equals"]),
+    (["model=quadratic", "task.encoding=op_equals"], ["model", "quadratic", "4 tokens"]),
+    (["model=transformer", "model.norm=pre"], ["model.norm", "dropout > 0"]),
+    (["model=transformer", "model.impl=vmap"], ["model.impl", "dropout > 0"]),
+    (["model=transformer", "model.dropout=0", "model.impl=batched", "model.causal=true"], ["model.causal", "batched"]),
+    (["model=transformer", "model.norm=layer"], ["model.norm", "pre"]),
+    (["model=transformer", "model.positional=rope"], ["model.positional", "sinusoidal"]),
+    (["model=transformer", "model.embedding_std=0"], ["model.embedding_std", "> 0"]),
+    (["task=xor_clusters", "model=transformer"], ["model", "xor_clusters"]),
+    (["task=s5_compose", "model=two_layer_relu_fixed_output"], ["task", "float features"]),
     (["task=sparse_parity", "task.k=41"], ["task.k", "n_bits=40"]),
     (["task=sparse_parity", "task.train_fraction=1"], ["task.train_fraction", "(0, 1)"]),
     # Doshi et al. / Xu et al. 2024's config surface
@@ -121,7 +136,7 @@ def group_node(group: str, option: str, *overrides: str):
     """One group's composed node, shrunk by TINY_KEYS; composed once per option (Hydra takes ~0.1 s a compose)."""
     node = compose_config([f"{group}={option}", *overrides])[group]
     for key, value in TINY_KEYS.get(group, {}).items():
-        if key in node:
+        if key in node and node[key] is not None:  # None: a key the option refuses to set (S5's p)
             node[key] = value
     return node
 

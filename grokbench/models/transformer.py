@@ -1,4 +1,14 @@
-"""A population of post-LN transformer encoders on token inputs, read out at the last position.
+"""A population of transformers on token inputs, read out at the last position: two paths to the same numbers.
+
+`VmapTransformer` (every layout option, dropout 0): one plain nn.Module (models/transformer_net.py) whose parameters
+are stacked over members (R, …) and run with torch.func (functional_call under vmap over the member dim).
+`Transformer`, the hand-written batched path below: Prieto et al.'s layout only (post-LN, ReLU, biases everywhere,
+learned or no positions, no causal mask). It stays for two reasons: dropout > 0 (vmap draws dropout masks from one
+global stream, so member k would not equal a standalone run of seed k; this path draws them from each member's own
+generator; config validation refuses the other layouts with dropout > 0), and speed (on CPU the vmap path ran at
+0.67-0.82x its member-steps/s for R = 1-64, docs/benchmarks.md), so model.impl=auto uses it wherever it has the layout.
+
+The hand-written path:
 
 Member r, per layer (torch.nn.TransformerEncoderLayer's defaults, the layer Prieto et al. 2025 use: post-LN, ReLU
 feed-forward, dropout after attention weights, attention output, FF activation and FF output):
@@ -11,14 +21,17 @@ torch's MultiheadAttention would use xavier for q, k, v and zero attention biase
 With equal weights and dropout off, a member equals nn.TransformerEncoderLayer exactly (tested).
 Dropout masks: models/member_dropout.py (member i draws exactly the masks a standalone run of seed i draws).
 """
+import copy
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.func import functional_call, vmap
 
 from grokbench.models.init import gaussian_init, linear_init
 from grokbench.models.member_dropout import MemberDropout, adopt_legacy_state
+from grokbench.models.transformer_net import TransformerNet, member_state
 
 
 class Transformer(nn.Module):
@@ -35,9 +48,10 @@ class Transformer(nn.Module):
             return (param(linear_init(seeds, name, fan_in, (fan_in, fan_out), 1.0, dtype)),
                     param(linear_init(seeds, name + "_b", fan_in, (fan_out,), 1.0, dtype)))
 
-        self.tok_emb = param(gaussian_init(seeds, "tok_emb", (V, d), 1.0, dtype))  # (R, V, d)
-        # positional=false (Prieto et al.'s code, tokens [a, b]): the read-out token b is told apart by its own query
-        self.pos_emb = param(gaussian_init(seeds, "pos_emb", (T, d), 1.0, dtype)) if cfg.positional else None
+        self.tok_emb = param(gaussian_init(seeds, "tok_emb", (V, d), cfg.embedding_std, dtype))  # (R, V, d)
+        # positional=none (Prieto et al.'s code, tokens [a, b]): the read-out token b is told apart by its own query
+        learned = cfg.positional.value == "learned"
+        self.pos_emb = param(gaussian_init(seeds, "pos_emb", (T, d), cfg.embedding_std, dtype)) if learned else None
         self.layers = nn.ModuleList()
         for i in range(cfg.n_layers):
             layer = nn.Module()
@@ -91,3 +105,51 @@ class Transformer(nn.Module):
     def operand_embeddings(self):
         """[W_E]: the token embedding of 0..p-1 (R, p, d), shared by a and b; "=" left out (metrics/fourier.py)."""
         return [self.tok_emb[:, : self.w_out.shape[-1]]]
+
+class VmapTransformer(nn.Module):
+    """R members of TransformerNet as one module: `net` holds the stacked parameters (R, …) under the plain module's
+    names (weight_norm.<name> columns read them), and forward runs an unregistered weightless copy of the module
+    once per member with torch.func.vmap."""
+
+    def __init__(self, cfg, data, seeds):
+        super().__init__()
+        dtype = cfg.dtype.torch
+        self.net = TransformerNet(cfg, data.vocab_size, data.seq_len, data.n_classes).to(dtype)
+        states = [member_state(self.net, s) for s in seeds]  # each from the member's own streams
+        for name, _ in list(self.net.named_parameters()):
+            module, _, leaf = name.rpartition(".")
+            stacked = torch.stack([state[name] for state in states])  # (R, …)
+            setattr(self.net.get_submodule(module), leaf, nn.Parameter(stacked))
+        # weightless: functional_call supplies every parameter, so the copy holds only shapes
+        self.skeleton = (copy.deepcopy(self.net).to("meta"),)  # a tuple: not a submodule, no parameters of its own
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (R, N, T) token ids → logits (R, N, C); member r runs the plain module with its own weights on x[r]."""
+        skeleton = self.skeleton[0]
+        params = dict(self.net.named_parameters())
+
+        def one_member(p, xr):
+            return functional_call(skeleton, p, (xr,))
+
+        return vmap(one_member)(params, x)
+
+    def operand_embeddings(self):
+        """[W_E]: the token embedding of 0..p-1 (R, p, d), shared by a and b; "=" and op left out (metrics/fourier.py)."""
+        return [self.net.tok_emb.weight[:, : self.net.unembed.weight.shape[1]]]
+
+
+def batched_layout(cfg) -> bool:
+    """True when the hand-written path computes this layout (Prieto et al.'s: post-LN, ReLU, biases everywhere,
+    learned or no positions, no causal mask)."""
+    return (cfg.norm.value == "post" and cfg.activation.value == "relu" and not cfg.causal and cfg.attn_bias
+            and cfg.mlp_bias and cfg.unembed_bias and cfg.positional.value != "sinusoidal")
+
+
+def build_transformer(cfg, data, seeds) -> nn.Module:
+    """model.impl: batched (hand-written), vmap (torch.func) or auto: batched wherever it has the layout (it is the
+    faster of the two on CPU: vmap ran at 0.67-0.82x its member-steps/s, docs/benchmarks.md; and dropout > 0 needs
+    it), vmap for every other layout."""
+    impl = cfg.impl.value
+    if impl == "batched" or (impl == "auto" and batched_layout(cfg)):
+        return Transformer(cfg, data, seeds)
+    return VmapTransformer(cfg, data, seeds)
