@@ -14,6 +14,7 @@ grokbench — grokking and memorization experiments, many seeds as one batched p
   grokbench collect SWEEP_DIR          rebuild SWEEP_DIR/sweep.parquet from every finished job
   grokbench summarize SWEEP_DIR        table grouped by swept values (--by, --format csv|markdown)
   grokbench plot DIR                   accuracy curves and heatmaps as PNGs
+  grokbench watch DIR                  live table of a run or sweep while it trains (--once: print once)
   grokbench reproduce PAPER/FIGURE     rerun a published config, check its `expect:` claims
   grokbench bench [OVERRIDES]          time training steps against bare PyTorch loops
   grokbench analyze prune RUN_DIR      prune neurons by IPR order and report accuracies
@@ -33,6 +34,7 @@ COMMANDS = {
     "reproduce": "grokbench.reproduce",
     "bench": "grokbench.bench",
     "analyze": "grokbench.analysis.analyze",
+    "watch": "grokbench.watch",
 }
 
 

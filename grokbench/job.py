@@ -4,13 +4,26 @@ import sys
 from pathlib import Path
 
 import hydra
+import pandas as pd
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 
 from grokbench.compose import register
 from grokbench.config import ConfigError, validate
 
 log = logging.getLogger("grokbench")
 register()
+
+
+def objective(summary: pd.DataFrame, name: str, max_steps: int) -> float:
+    """search.objective for a hyperparameter search. A member that never generalised counts as max_steps + 1 steps,
+    so a minimiser of the step prefers any run that groks to one that does not."""
+    generalized = summary["generalized"] if "generalized" in summary else summary["step_test_95"].notna()
+    if name == "median_step_test_95":
+        return float(summary["step_test_95"].astype("Float64").fillna(max_steps + 1).median())
+    if name == "fraction_generalized":
+        return float(generalized.astype(bool).mean())
+    return float(summary["final_test_acc"].median())  # final_test_acc
 
 
 @hydra.main(version_base="1.3", config_path="pkg://grokbench.configs", config_name="config")
@@ -26,4 +39,11 @@ def hydra_main(cfg) -> float:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     summary = train(cfg, out_dir)
     print_summary(summary, out_dir)
-    return float(summary["final_test_acc"].median())  # the swept metric, for sweepers that optimise
+    if cfg.train.plot:
+        from grokbench.analysis.plots import plot_run
+
+        log.info(f"curves: {plot_run(out_dir, summary)}")
+    value = objective(summary, cfg.search.objective.value, cfg.train.max_steps)
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        log.info(f"search.objective {cfg.search.objective.value} = {value:g}")
+    return value  # what a sweeper that optimises (hydra/sweeper=optuna) sees

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from grokbench import store
 from grokbench.chunking import chunk_size
 from grokbench.config import plain
+from grokbench.live import Live
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr_table
 from grokbench.metrics.phases import label_noise
@@ -113,17 +114,30 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     out_dir/chunks/<k>/), then one metrics.parquet and summary.parquet with global member indices (with
     train.early_stop_threshold each chunk stops on its own members' accuracy)."""
     out_dir, table = Path(out_dir), members(cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
     # the chunk size is fixed at the first start: chunk=auto measured again on a resume could slice members differently
     size_file = out_dir / "chunks" / "size.json"
     if size_file.exists():
         size = json.loads(size_file.read_text())["members_per_chunk"]
     else:
         size = chunk_size(cfg, len(table), resolve_device(cfg.device.value))
+    live = Live(cfg, out_dir, table, chunks=-(-len(table) // size))  # status.json and the trackers
+    try:
+        summary = train_chunks(cfg, table, out_dir, size, live)
+    except Exception as err:  # status.json says failed (a signal's SystemExit is no failure: state stays preempted)
+        live.fail(err)
+        raise
+    live.finish()
+    return summary
+
+
+def train_chunks(cfg, table: pd.DataFrame, out_dir: Path, size: int, live: Live) -> pd.DataFrame:
     if size >= len(table):
-        return train_members(cfg, table, out_dir)
+        return train_members(cfg, table, out_dir, live)
+    size_file = out_dir / "chunks" / "size.json"
     size_file.parent.mkdir(parents=True, exist_ok=True)
     size_file.write_text(json.dumps({"members_per_chunk": size}))
-    summaries = [train_members(cfg, table.iloc[i : i + size], out_dir / "chunks" / str(i // size))
+    summaries = [train_members(cfg, table.iloc[i : i + size], out_dir / "chunks" / str(i // size), live, i // size)
                  for i in range(0, len(table), size)]
     metrics = pd.concat([pd.read_parquet(out_dir / "chunks" / str(k) / store.METRICS_FILE)
                          for k in range(len(summaries))], ignore_index=True)
@@ -137,7 +151,7 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     return summary
 
 
-def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
+def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: int = 0) -> pd.DataFrame:
     """Train the members in `table` (all of cfg's, or one chunk) as one population, writing into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = store.load_checkpoint(out_dir / store.CHECKPOINT_FILE)
@@ -171,6 +185,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
         log.info(f"resumed from step {step}: {out_dir / store.CHECKPOINT_FILE}")
     else:
         recorder.add(0, evaluate(model, data, cfg.loss, cfg.train.nlm_metrics))
+    live.begin(chunk, step)
 
     def checkpoint(finished: bool = False) -> pd.DataFrame:
         metrics = recorder.frame()
@@ -184,6 +199,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
             },
             out_dir / store.CHECKPOINT_FILE,
         )
+        live.checkpoint(metrics, step, bool(signalled))
         return metrics
 
     signalled = []
