@@ -25,11 +25,13 @@ class Live:
 
             self.trackers = Trackers(self.cfg, self.run_dir, list(self.table.columns))
 
-    def checkpoint(self, metrics: pd.DataFrame, step: int, signalled: bool) -> None:
-        """Called right after a checkpoint is on disk, so what trackers get is what a resume will start from."""
-        self.status.write("preempted" if signalled else "running", step)
+    def checkpoint(self, metrics: pd.DataFrame, step: int, signalled: list) -> None:
+        """Called right after a checkpoint is on disk, so what trackers get is what a resume will start from.
+        `signalled`: the loop's list of caught signals, read after the (slow) tracker calls, so a signal that came
+        during them still makes this checkpoint the preempted one (the loop hands it on right after)."""
         if self.status.chunks == 1:  # a chunk's rows are not the population: chunked runs log once at the end
             self.trackers.log(metrics)
+        self.status.write("preempted" if signalled else "running", step)
 
     def finish(self) -> None:
         if self.trackers is None:  # nothing trained in this process (a finished job rerun): its status stays

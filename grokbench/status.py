@@ -48,6 +48,16 @@ class Status:
         os.replace(tmp, self.path)
 
 
+def hydra_of(run_dir: Path):
+    """The `hydra` node Hydra saved in the job's .hydra/hydra.yaml (mode, sweep dir, sweeper), or None."""
+    from omegaconf import OmegaConf
+
+    try:
+        return OmegaConf.load(Path(run_dir) / ".hydra" / "hydra.yaml").hydra
+    except (OSError, ValueError):
+        return None
+
+
 def read_status(run_dir: Path):
     """The job's status dict, or None when it has written none yet (or the file cannot be read right now)."""
     try:

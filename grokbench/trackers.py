@@ -60,8 +60,11 @@ def flat_config(cfg) -> dict:
 
 
 def store_root(run_dir: Path) -> Path:
-    """Where sweep-wide stores go: the sweep dir for a multirun job (Hydra writes multirun.yaml there), else the run."""
-    return run_dir.parent if (run_dir.parent / "multirun.yaml").exists() else run_dir
+    """Where sweep-wide stores go: the sweep dir for a multirun job (whatever the sweeper), else the run dir."""
+    from grokbench.status import hydra_of
+
+    hydra = hydra_of(run_dir)
+    return Path(hydra.sweep.dir) if hydra is not None and str(hydra.mode) == "MULTIRUN" else run_dir
 
 
 # ------------------------------------------------------------------------------------------------------ trackers

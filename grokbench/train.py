@@ -199,7 +199,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: in
             },
             out_dir / store.CHECKPOINT_FILE,
         )
-        live.checkpoint(metrics, step, bool(signalled))
+        live.checkpoint(metrics, step, signalled)
         return metrics
 
     signalled = []

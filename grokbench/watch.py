@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from grokbench import store
-from grokbench.status import STATUS_FILE, read_status
+from grokbench.status import STATUS_FILE, hydra_of, read_status
 
 DONE = ("finished", "failed")
 COLOURS = {"running": "green", "finished": "blue", "failed": "red", "preempted": "yellow", "waiting": "dim",
@@ -44,11 +44,12 @@ def job_dirs(root: Path) -> List[Path]:
 
 def expected_jobs(root: Path) -> Optional[int]:
     """How many jobs the sweep launches, from Hydra's multirun.yaml; None when it cannot be known."""
-    path = root / "multirun.yaml"
-    if not path.exists():
-        return None
-    try:
-        hydra = OmegaConf.load(path).hydra
+    try:  # multirun.yaml: what the basic sweeper saves; the optuna sweeper saves none, its jobs' hydra.yaml tell
+        jobs = job_dirs(root)
+        hydra = OmegaConf.load(root / "multirun.yaml").hydra if (root / "multirun.yaml").exists() else \
+            hydra_of(jobs[0]) if jobs else None
+        if hydra is None:
+            return None
         sweeper = str(OmegaConf.select(hydra, "sweeper._target_", default=""))
         if "optuna" in sweeper.lower():
             return int(hydra.sweeper.n_trials)
@@ -103,12 +104,17 @@ def threshold_of(job: Path) -> float:
         return 0.95
 
 
-def overrides_text(job: Path) -> str:
+def job_overrides(job: Path) -> dict:
     try:
-        items = [o for o in OmegaConf.load(job / ".hydra" / "overrides.yaml") if not str(o).startswith("hydra")]
+        items = [str(o) for o in OmegaConf.load(job / ".hydra" / "overrides.yaml") if not str(o).startswith("hydra")]
     except OSError:
-        return ""
-    return " ".join(str(o).split(".")[-1] if "=" in str(o).split(".")[-1] else str(o) for o in items)
+        return {}
+    return dict(o.split("=", 1) if "=" in o else (o, "") for o in items)
+
+
+def overrides_text(overrides: dict, shown) -> str:
+    """`wd=0.3 lr=0.01`: a sweep's jobs show the overrides that differ between them (short names), a run all."""
+    return " ".join(f"{k.rpartition('.')[2]}={v}" for k, v in overrides.items() if shown is None or k in shown)
 
 
 def duration(seconds) -> str:
@@ -150,6 +156,9 @@ def build_table(root: Path, cache: MetricsCache, now: float = None):
     now = time.time() if now is None else now
     jobs = job_dirs(root)
     rows = [job_row(j, cache, now) for j in jobs]
+    given = [job_overrides(j) for j in jobs]
+    keys = {k for o in given for k in o}
+    shown = None if len(jobs) < 2 else {k for k in keys if len({o.get(k) for o in given}) > 1}
     submitit = root / ".submitit"
     queued = len([p for p in submitit.iterdir() if p.is_dir()]) - len(rows) if submitit.is_dir() else 0
     expected = expected_jobs(root) if root not in jobs else 1
@@ -159,10 +168,10 @@ def build_table(root: Path, cache: MetricsCache, now: float = None):
                           ("members", "right"), ("train acc", "right"), ("test acc", "right"),
                           ("generalised", "right"), ("steps/s", "right"), ("ETA", "right"), ("updated", "right")):
         table.add_column(name, justify=justify, no_wrap=name != "overrides")
-    for r in rows:
+    for r, o in zip(rows, given):
         state = r["state"]
         table.add_row(
-            "." if single else str(r["job"].relative_to(root)), overrides_text(r["job"]),
+            "." if single else str(r["job"].relative_to(root)), overrides_text(o, shown),
             f"[{COLOURS[state]}]{state}[/]", "-" if r["step"] is None else f"{r['step']}/{r['max_steps']}{r['chunk']}",
             "-" if r["members"] is None else str(r["members"]), pct(r["train"]), pct(r["test"]),
             "-" if r["generalized"] is None else f"{r['generalized']}/{r['members']}",

@@ -66,7 +66,7 @@ def plot_curves(curves: pd.DataFrame, by: List[str], path: Path, title: str, mem
             grok = quantile(steps_or_inf(rows["step_test_95"]), 0.5) if len(rows) else None
         name = f"{label(by, key)} (n={n})"
         if grok is not None:
-            name += f", groks at {grok:.0f}" if math.isfinite(grok) else ", median never reaches 95 % test"
+            name += f", test ≥ 95 % at step {grok:.0f}" if math.isfinite(grok) else ", median never reaches 95 % test"
         for ax, pairs in ((acc_ax, (("test_acc", "-"), ("train_acc", "--"))),
                           (loss_ax, (("test_loss", "-"), ("train_loss", "--")))):
             for metric, style in pairs:
