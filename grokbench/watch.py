@@ -147,6 +147,10 @@ def job_row(job: Path, cache: MetricsCache, now: float) -> dict:
     return row
 
 
+def rate_text(rate) -> str:
+    return "-" if rate is None else f"{rate:.1f}" if rate < 10 else f"{rate:.0f}"
+
+
 def pct(x) -> str:
     return "-" if x is None or pd.isna(x) else f"{x:.1%}"
 
@@ -175,7 +179,7 @@ def build_table(root: Path, cache: MetricsCache, now: float = None):
             f"[{COLOURS[state]}]{state}[/]", "-" if r["step"] is None else f"{r['step']}/{r['max_steps']}{r['chunk']}",
             "-" if r["members"] is None else str(r["members"]), pct(r["train"]), pct(r["test"]),
             "-" if r["generalized"] is None else f"{r['generalized']}/{r['members']}",
-            "-" if r["rate"] is None else f"{r['rate']:.0f}", duration(r["eta"]),
+            rate_text(r["rate"]), duration(r["eta"]),
             "-" if r["age"] is None else f"{duration(r['age'])} ago",
         )
     counts = {s: sum(r["state"] == s for r in rows) for s in COLOURS}
@@ -189,7 +193,7 @@ def build_table(root: Path, cache: MetricsCache, now: float = None):
         table.add_section()
         table.add_row(
             "total", of, states + (f", {not_started} not started" if not_started else ""), "", str(members), "", "",
-            f"{generalized}/{members}", f"{sum(r['rate'] or 0 for r in rows):.0f}", duration(max(etas)) if etas else "-",
+            f"{generalized}/{members}", rate_text(sum(r["rate"] or 0 for r in rows)), duration(max(etas)) if etas else "-",
             "",
         )
     done = all(r["state"] in DONE for r in rows) and bool(rows) and not_started == 0 and \
