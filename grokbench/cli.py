@@ -85,11 +85,12 @@ def list_configs(argv) -> int:
     from grokbench.compose import CONFIG_DIR
 
     table = Table("group", "options", title="config groups (pick with group=option)")
-    for group in ("task", "model", "optimizer", "loss"):
+    for group in ("task", "model", "optimizer", "loss", "logger"):
         table.add_row(group, ", ".join(sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))))
     # presets of ours plus the plugins' own configs (a preset named like a plugin config would shadow it)
     launchers = {p.stem for p in (CONFIG_DIR / "hydra/launcher").glob("*.yaml")}
     table.add_row("hydra/launcher", ", ".join(["basic", *sorted(launchers | PLUGIN_LAUNCHERS)]))
+    table.add_row("hydra/sweeper", "basic, optuna (pip install grokbench[optuna])")
     experiments = sorted(str(p.relative_to(CONFIG_DIR / "experiment").with_suffix(""))
                          for p in (CONFIG_DIR / "experiment").rglob("*.yaml"))
     table.add_row("experiment", "\n".join(experiments) or "(none)")

@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE = "metrics.parquet", "summary.parquet", "checkpoint.pt"
 IPR_FILE = "ipr.parquet"  # one row per member × neuron (models with neurons over Z_p)
@@ -21,9 +20,13 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
 
 
 def save_checkpoint(state: dict, path: Path) -> None:
+    import torch  # here, not at the top: `grokbench watch` and `collect` read tables on login nodes without torch
+
     _atomic(Path(path), lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path):
+    import torch
+
     path = Path(path)
     return torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None

@@ -108,3 +108,12 @@ def test_a_failing_tracker_is_one_warning_not_a_lost_run(run, monkeypatch, caplo
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert sum("logger wandb: could not start" in w for w in warnings) == 1
     assert sum("logger mlflow: could not start" in w for w in warnings) == 1
+
+
+def test_chunked_run_logs_the_whole_population(run):
+    pytest.importorskip("tensorboard")
+    _, metrics, out = run(["logger=[tensorboard]", "population.chunk=1"])  # 2 members trained one after another
+    tb, tags = tensorboard_scalars(out, "test_acc/median")
+    pd.testing.assert_series_equal(tb, medians(metrics, "test_acc"), check_names=False, check_index_type=False,
+                                   check_dtype=False, atol=1e-6, rtol=0)
+    assert {"test_acc/member_0", "test_acc/member_1"} <= set(tags)
