@@ -96,3 +96,6 @@ def test_sweep_table_and_end_of_run_plots(tmp_path):
     shutil.rmtree(sweep / "1")  # as a SLURM job not started yet: no dir, but multirun.yaml counts it
     table = watch_once(sweep)
     assert "1 of 2 jobs" in table and "1 not started" in table
+    shutil.copytree(sweep / "0" / ".hydra", sweep / "1" / ".hydra")  # as Hydra leaves a job that has just started
+    table = watch_once(sweep)
+    assert "2 of 2 jobs" in table and "1 finished, 1 waiting" in table
