@@ -40,9 +40,13 @@ def hydra_main(cfg) -> float:
     summary = train(cfg, out_dir)
     print_summary(summary, out_dir)
     if cfg.train.plot:
+        import time
+
         from grokbench.analysis.plots import plot_run
 
-        log.info(f"curves: {plot_run(out_dir, summary)}")
+        start = time.perf_counter()
+        path = plot_run(out_dir, summary)
+        log.info(f"curves: {path} ({time.perf_counter() - start:.1f} s)")
     value = objective(summary, cfg.search.objective.value, cfg.train.max_steps)
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         log.info(f"search.objective {cfg.search.objective.value} = {value:g}")
