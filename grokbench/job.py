@@ -1,4 +1,5 @@
 """The Hydra job: one call per (multi)run job. Resolves the output dir once and hands it to train()."""
+import logging
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from hydra.types import RunMode
 from grokbench.compose import register
 from grokbench.config import ConfigError, validate
 
+log = logging.getLogger("grokbench")
 register()
 
 
