@@ -33,6 +33,10 @@ class Live:
             self.trackers.log(metrics)
         self.status.write("preempted" if signalled else "running", step)
 
+    def preempted(self, step: int) -> None:
+        """The checkpoint at `step` is on disk and a caught signal is about to be handed on."""
+        self.status.write("preempted", step)
+
     def finish(self) -> None:
         if self.trackers is None:  # nothing trained in this process (a finished job rerun): its status stays
             return

@@ -227,6 +227,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: in
                     checkpoint()
                     last_save = time.monotonic()
                     if signalled:  # state is safe on disk: hand the signals to whoever handled them before us
+                        live.preempted(step)  # also for a signal that came after checkpoint() wrote its status
                         pending = list(dict.fromkeys(signalled))  # e.g. SIGTERM then SIGUSR2 on a SLURM preemption
                         signalled.clear()
                         for s, handler in previous.items():
