@@ -14,6 +14,7 @@ grokbench — grokking and memorization experiments, many seeds as one batched p
   grokbench collect SWEEP_DIR          rebuild SWEEP_DIR/sweep.parquet from every finished job
   grokbench summarize SWEEP_DIR        table grouped by swept values (--by, --format csv|markdown)
   grokbench plot DIR                   accuracy curves and heatmaps as PNGs
+  grokbench watch DIR                  live table of a run or sweep while it trains (--once: print once)
   grokbench reproduce PAPER/FIGURE     rerun a published config, check its `expect:` claims
   grokbench bench [OVERRIDES]          time training steps against bare PyTorch loops
   grokbench analyze prune RUN_DIR      prune neurons by IPR order and report accuracies
@@ -36,6 +37,7 @@ COMMANDS = {
     "bench": "grokbench.bench",
     "analyze": "grokbench.analysis.analyze",
     "data": "grokbench.data_cmd",
+    "watch": "grokbench.watch",
 }
 
 
@@ -89,11 +91,12 @@ def list_configs(argv) -> int:
     from grokbench.config import CONFIG_DIR, GROUPS, config_options
 
     table = Table("group", "options", title="config groups (pick with group=option)")
-    for group in GROUPS:
+    for group in (*GROUPS, "logger"):
         table.add_row(group, ", ".join(config_options(group)))
     # presets of ours plus the plugins' own configs (a preset named like a plugin config would shadow it)
     launchers = {p.stem for p in (CONFIG_DIR / "hydra/launcher").glob("*.yaml")}
     table.add_row("hydra/launcher", ", ".join(["basic", *sorted(launchers | PLUGIN_LAUNCHERS)]))
+    table.add_row("hydra/sweeper", "basic, optuna (pip install grokbench[optuna])")
     table.add_row("experiment", "\n".join(config_options("experiment")) or "(none)")
     Console().print(table)
     return 0

@@ -58,7 +58,15 @@ def sweep_combinations(overrides: List[str], multirun: bool) -> List[List[str]]:
 
 
 def preflight(overrides: List[str], multirun: bool) -> None:
-    """Compose and validate every job's config before anything starts or is written."""
+    """Compose and validate every job's config before anything starts or is written. A search sweeper
+    (hydra/sweeper=optuna) picks its values as it goes: its search space (interval(...), tag(log, ...), choice) is
+    the sweeper's to check, so the config is validated with the fixed overrides only, and each trial's job validates
+    its own values (job.py)."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    sweeper = [o.value() for o in parsed if o.key_or_group == "hydra/sweeper"]
+    if multirun and sweeper and sweeper[-1] != "basic":
+        validate(compose_config([o.input_line for o in parsed if not o.is_sweep_override()]))
+        return
     for combo in sweep_combinations(overrides, multirun):
         validate(compose_config(combo, return_hydra_config=True))
 

@@ -531,6 +531,9 @@ class TrainConfig:
     # keep this many snapshots of every member's weights (0 = off, >= 0) at eval steps, log-spaced early and evenly
     # spaced late, the last step always among them, in snapshots.pt (for `grokbench analyze fourier`)
     snapshots: int = 0
+    # `grokbench run` draws <run dir>/plots/curves.png at the end (accuracy and loss vs step, median + IQR over
+    # members); about 1 s of matplotlib, measured in docs/benchmarks.md
+    plot: bool = True
 
     def __post_init__(self) -> None:
         check(self.snapshots >= 0, "snapshots", self.snapshots, "an integer >= 0 (0 = off)")
@@ -573,6 +576,60 @@ class PopulationConfig:
             check(wd >= 0, "grid.optimizer.weight_decay", wd, "numbers >= 0")
 
 
+# --------------------------------------------------------------------------------------------------- watching
+@dataclass
+class TensorboardLoggerConfig:
+    enabled: bool = False  # logger=[tensorboard]: event files under <run dir>/tensorboard (pip install grokbench[tensorboard])
+
+
+@dataclass
+class MlflowLoggerConfig:
+    enabled: bool = False  # logger=[mlflow] (pip install grokbench[mlflow])
+    # null: a file store at <sweep dir>/mlruns for a multirun job (every job of a sweep in one experiment, comparable
+    # in `mlflow ui`), <run dir>/mlruns for a single run; or any URI MLflow takes (http://host:5000, sqlite:///x.db)
+    tracking_uri: Optional[str] = None
+    experiment: str = "grokbench"  # MLflow experiment name
+
+
+@dataclass
+class WandbLoggerConfig:
+    enabled: bool = False  # logger=[wandb] (pip install grokbench[wandb])
+    mode: str = "offline"  # offline (files under <run dir>/wandb, `wandb sync` uploads them later) | online | disabled
+    project: str = "grokbench"  # W&B project
+    entity: Optional[str] = None  # W&B team or user; null: your default
+
+    def __post_init__(self) -> None:
+        check(self.mode in ("offline", "online", "disabled"), "wandb.mode", self.mode, "offline, online, disabled")
+
+
+@dataclass
+class LoggerConfig:
+    """Experiment trackers, fed at every checkpoint with the eval rows metrics.parquet got since the last one."""
+
+    # per-member series (`test_acc/member_3`) only up to this many members; population median and quartiles always
+    max_members: int = 16
+    tensorboard: TensorboardLoggerConfig = field(default_factory=TensorboardLoggerConfig)
+    mlflow: MlflowLoggerConfig = field(default_factory=MlflowLoggerConfig)
+    wandb: WandbLoggerConfig = field(default_factory=WandbLoggerConfig)
+
+    def __post_init__(self) -> None:
+        check(self.max_members >= 0, "max_members", self.max_members, "an integer >= 0")
+
+
+class Objective(enum.Enum):
+    # what a job returns to a Hydra sweeper (hydra/sweeper=optuna); "never generalised" counts as max_steps + 1 steps
+    median_step_test_95 = "median_step_test_95"  # median over members of the first step with test acc >= threshold
+    fraction_generalized = "fraction_generalized"  # fraction of members whose test acc reached the threshold
+    final_test_acc = "final_test_acc"  # median over members of the last test accuracy
+
+
+@dataclass
+class SearchConfig:
+    # the value a job returns to the sweeper; set hydra.sweeper.direction to match (minimize the step, maximize the
+    # others)
+    objective: Objective = Objective.final_test_acc
+
+
 @dataclass
 class SummaryConfig:
     """How summary.parquet labels each member (grokbench/summary.py). Steps are evaluated steps (train.eval_*)."""
@@ -599,6 +656,8 @@ class Config:
     summary: SummaryConfig = field(default_factory=SummaryConfig)
     seeds: Any = 4  # int N → seeds 0..N-1, or an explicit list of ints (0 is a valid seed)
     device: Device = Device.auto
+    logger: LoggerConfig = field(default_factory=LoggerConfig)  # trackers: logger=[tensorboard,mlflow,wandb]
+    search: SearchConfig = field(default_factory=SearchConfig)  # what a job returns to a hyperparameter search
     # the published outcome, for `grokbench reproduce`: a list of claims set by configs/experiment/<paper>/<fig>.yaml,
     # each {metric: <metrics.parquet or summary.parquet column>, at_step: int (metrics only), min: x and/or max: y},
     # bounding the median over members (the fraction of members for generalized, grokked, diverged)
@@ -664,7 +723,7 @@ def validate(cfg: DictConfig, choices: Optional[Mapping] = None) -> None:
     the model accepts the data the task declares (no data is built)."""
     if choices is None:
         choices = OmegaConf.select(cfg, "hydra.runtime.choices")
-    for section in (*GROUPS, "train", "population", "summary"):
+    for section in (*GROUPS, "train", "population", "summary", "logger"):
         try:
             OmegaConf.to_object(cfg[section])
         except ConfigError as err:

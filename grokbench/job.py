@@ -1,15 +1,30 @@
 """The Hydra job: one call per (multi)run job. Resolves the output dir once and hands it to train()."""
+import logging
 import sys
 from pathlib import Path
 
 import hydra
+import pandas as pd
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 
 from grokbench.compose import register
 from grokbench.config import ConfigError, validate
 from grokbench.store import RunDirError
 
+log = logging.getLogger("grokbench")
 register()
+
+
+def objective(summary: pd.DataFrame, name: str, max_steps: int) -> float:
+    """search.objective for a hyperparameter search. A member that never generalised counts as max_steps + 1 steps,
+    so a minimiser of the step prefers any run that groks to one that does not."""
+    generalized = summary["generalized"] if "generalized" in summary else summary["step_test_95"].notna()
+    if name == "median_step_test_95":
+        return float(summary["step_test_95"].astype("Float64").fillna(max_steps + 1).median())
+    if name == "fraction_generalized":
+        return float(generalized.astype(bool).mean())
+    return float(summary["final_test_acc"].median())  # final_test_acc
 
 
 @hydra.main(version_base="1.3", config_path="pkg://grokbench.configs", config_name="config")
@@ -32,4 +47,15 @@ def hydra_main(cfg) -> float:
         print(f"grokbench: error: {err}", file=sys.stderr)
         sys.exit(2)
     print_summary(summary, out_dir, settings=summary_settings(cfg))
-    return float(summary["final_test_acc"].median())  # the swept metric, for sweepers that optimise
+    if cfg.train.plot:
+        import time
+
+        from grokbench.analysis.plots import plot_run
+
+        start = time.perf_counter()
+        path = plot_run(out_dir, summary)
+        log.info(f"curves: {path} ({time.perf_counter() - start:.1f} s)")
+    value = objective(summary, cfg.search.objective.value, cfg.train.max_steps)
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        log.info(f"search.objective {cfg.search.objective.value} = {value:g}")
+    return value  # what a sweeper that optimises (hydra/sweeper=optuna) sees

@@ -8,7 +8,6 @@ import socket
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 METRICS_FILE, SUMMARY_FILE, CHECKPOINT_FILE = "metrics.parquet", "summary.parquet", "checkpoint.pt"
 SNAPSHOTS_FILE = "snapshots.pt"  # train.snapshots: weights of every member at chosen eval steps (snapshots.py)
@@ -31,6 +30,8 @@ def write_json(obj, path: Path) -> None:
 
 
 def save_checkpoint(state: dict, path: Path) -> None:
+    import torch  # here, not at the top: `grokbench watch` and `collect` read tables on login nodes without torch
+
     _atomic(Path(path), lambda tmp: torch.save(state, tmp))
 
 
@@ -42,6 +43,8 @@ def load_checkpoint(path: Path):
     """The checkpoint's tensors and plain Python values, or None if there is none. Loading never runs code: a file
     holding any other pickled object (one written by grokbench before checkpoints held only tensors, or by anything
     else) is refused, not unpickled."""
+    import torch  # here, not at the top: `grokbench watch` and `collect` read tables without torch
+
     path = Path(path)
     if not path.exists():
         return None

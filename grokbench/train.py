@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 from grokbench import store
 from grokbench.chunking import chunk_parts, fixed_chunk_size
 from grokbench.config import ConfigError, plain
+from grokbench.live import Live
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr_table
 from grokbench.metrics.phases import label_noise
@@ -122,7 +123,19 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     size = fixed_chunk_size(cfg, out_dir, len(table), device)
     parts = chunk_parts(table, out_dir, size)
     record = RunRecord(out_dir, len(table), device)  # run.json: written once training (re)starts, not for a refusal
-    summaries = [train_members(cfg, rows, part_dir, record.start) for rows, part_dir in parts]
+    live = Live(cfg, out_dir, table, chunks=len(parts))  # status.json and the trackers
+    try:
+        summary = train_parts(cfg, parts, out_dir, record, live)
+    except Exception as err:  # status.json says failed (a signal's SystemExit is no failure: state stays preempted)
+        live.fail(err)
+        raise
+    live.finish()
+    return summary
+
+
+def train_parts(cfg, parts, out_dir: Path, record, live: Live) -> pd.DataFrame:
+    """Each chunk part in turn, then one table per kind for the run, as if all had trained at once."""
+    summaries = [train_members(cfg, rows, part_dir, live, k, record.start) for k, (rows, part_dir) in enumerate(parts)]
     if len(parts) == 1:
         record.end()
         return summaries[0]
@@ -140,7 +153,8 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     return summary
 
 
-def train_members(cfg, table: pd.DataFrame, out_dir: Path, starting=lambda: None) -> pd.DataFrame:
+def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: int = 0,
+                  starting=lambda: None) -> pd.DataFrame:
     """Train the members in `table` (all of cfg's, or one chunk) as one population, writing into out_dir.
     `starting()` is called once the checkpoint (if any) is known to be this config's and unfinished."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -185,6 +199,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, starting=lambda: None
         recorder.add(0, evaluate(model, data, cfg.loss, cfg.train.nlm_metrics, cfg.train.fourier_metrics))
         if snaps is not None:
             snaps.take(0, model)
+    live.begin(chunk, step)
 
     def checkpoint(finished: bool = False) -> pd.DataFrame:
         # metrics first: a checkpoint never points past the rows on disk (a resume drops rows past its step)
@@ -201,6 +216,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, starting=lambda: None
             },
             out_dir / store.CHECKPOINT_FILE,
         )
+        live.checkpoint(metrics, step, signalled)
         return metrics
 
     signalled = []
@@ -222,6 +238,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, starting=lambda: None
                     checkpoint()
                     last_save = time.monotonic()
                     if signalled:  # state is safe on disk: hand the signals to whoever handled them before us
+                        live.preempted(step)  # also for a signal that came after checkpoint() wrote its status
                         pending = list(dict.fromkeys(signalled))  # e.g. SIGTERM then SIGUSR2 on a SLURM preemption
                         signalled.clear()
                         for s, handler in previous.items():

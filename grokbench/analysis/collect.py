@@ -25,7 +25,12 @@ SWEEP_FILE = "sweep.parquet"
 def job_dirs(sweep_dir: Path) -> List[Path]:
     """Every job dir under sweep_dir (the dir itself for a single run), in natural order (2 before 10)."""
     found = [p.parent.parent for p in Path(sweep_dir).rglob("overrides.yaml") if p.parent.name == ".hydra"]
-    return sorted(found, key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(p))])
+    return sorted(found, key=natural)
+
+
+def natural(path: Path) -> list:
+    """Sort key: numbers in a path compare as numbers (2 before 10)."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(path))]
 
 
 def overrides(job_dir: Path) -> dict:

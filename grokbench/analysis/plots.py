@@ -1,7 +1,8 @@
 """`grokbench plot DIR [--out OUT] [--x KEY --y KEY]`: PNGs of a sweep (or of one run) into DIR/plots.
 
-- curves.png: train (dashed) and test (solid) accuracy against step (log x), median over the members of each group
-  of swept values with a 20–80 % band (a group's members are its seeds), one colour per group.
+- curves.png: train (dashed) and test (solid) accuracy and loss against step (log x), median over the members of each
+  group of swept values with the interquartile band (a group's members are its seeds), one colour per group, the
+  group's grokking step (median step_test_95) dotted. `grokbench run` draws the same picture for its run.
 - heatmap_step_test_95.png: median step where test accuracy first reached 95 % over two swept axes (never = +inf,
   drawn grey); heatmap_phase.png: the most common `phase` per cell, when the tables have that column.
 """
@@ -17,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from grokbench import store
+
+MEMBER_LINES = 8  # one thin line per member up to this many members (one group); more would hide the median
 
 
 def load_curves(sweep_dir: Path, sweep: pd.DataFrame) -> pd.DataFrame:
@@ -38,33 +41,79 @@ def label(by: List[str], key) -> str:
                      for k, v in zip(by, key)) or "all members"
 
 
-def plot_curves(curves: pd.DataFrame, by: List[str], path: Path, title: str) -> None:
+def plot_curves(curves: pd.DataFrame, by: List[str], path: Path, title: str, members: pd.DataFrame = None) -> None:
+    """Accuracy (train dashed, test solid) and loss against step, log x: per group of `by` values the median over its
+    members with the interquartile band; one thin line per member when there is one group of at most
+    MEMBER_LINES members. `members` (summary or sweep rows, with `step_test_95`): each group's grokking step (median
+    step_test_95, never = +inf) is marked by a dotted line."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogFormatter
 
-    fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
+    from grokbench.analysis.summarize import quantile, steps_or_inf
+
+    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True)
     groups = list(curves.groupby(by, sort=True) if by else [((), curves)])
     colours = plt.get_cmap("tab10" if len(groups) <= 10 else "viridis")
+    curves = curves[curves["step"] > 0]  # log x: step 0 has no place
     for i, (key, g) in enumerate(groups):
         colour = colours(i % 10 if len(groups) <= 10 else i / max(len(groups) - 1, 1))
+        g = g[g["step"] > 0]
         n = len(g[["job", "member"]].drop_duplicates())
-        for metric, style in (("test_acc", "-"), ("train_acc", "--")):
-            q = g[g["step"] > 0].groupby("step")[metric].quantile([0.2, 0.5, 0.8]).unstack()  # over seeds
-            ax.plot(q.index, q[0.5], style, color=colour, lw=1.6,
-                    label=f"{label(by, key)} (n={n})" if metric == "test_acc" else None)
-            ax.fill_between(q.index, q[0.2], q[0.8], color=colour, alpha=0.15 if metric == "test_acc" else 0.07,
-                            lw=0)
-    ax.set_xscale("log")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("step")
-    ax.set_ylabel("accuracy")
-    ax.set_title(title)
-    ax.grid(alpha=0.3, which="both", lw=0.5)
-    handles, labels = ax.get_legend_handles_labels()
-    handles += [plt.Line2D([], [], color="k", ls="-"), plt.Line2D([], [], color="k", ls="--")]
-    labels += ["test (median, 20–80 % band)", "train"]
-    ax.legend(handles, labels, fontsize=8, loc="best")
-    fig.savefig(path, dpi=120)
+        grok = None
+        if members is not None and "step_test_95" in members:
+            rows = members if not by else members[(members[by] == pd.Series(key if isinstance(key, tuple) else (key,),
+                                                                              index=by)).all(axis=1)]
+            grok = quantile(steps_or_inf(rows["step_test_95"]), 0.5) if len(rows) else None
+        name = f"{label(by, key)} (n={n})"
+        if grok is not None:
+            name += f", test ≥ 95 % at step {grok:.0f}" if math.isfinite(grok) else ", median never reaches 95 % test"
+        for ax, pairs in ((acc_ax, (("test_acc", "-"), ("train_acc", "--"))),
+                          (loss_ax, (("test_loss", "-"), ("train_loss", "--")))):
+            for metric, style in pairs:
+                q = g.groupby("step")[metric].quantile([0.25, 0.5, 0.75]).unstack()  # over members
+                if len(groups) == 1 and n <= MEMBER_LINES:
+                    for _, m in g.groupby(["job", "member"]):
+                        ax.plot(m["step"], m[metric], style, color=colour, lw=0.6, alpha=0.35)
+                ax.plot(q.index, q[0.5], style, color=colour, lw=1.8,
+                        label=name if metric == "test_acc" else None)
+                ax.fill_between(q.index, q[0.25], q[0.75], color=colour, lw=0,
+                                alpha=0.15 if metric.startswith("test") else 0.07)
+            if grok is not None and math.isfinite(grok):
+                ax.axvline(grok, color=colour, ls=":", lw=1.2)
+    for ax in (acc_ax, loss_ax):
+        ax.set_xscale("log")
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3, which="both", lw=0.5)
+    acc_ax.set_ylim(-0.02, 1.02)
+    acc_ax.set_ylabel("accuracy")
+    loss_ax.set_yscale("log")
+    for axis_ticks in (loss_ax.yaxis.set_major_formatter, loss_ax.yaxis.set_minor_formatter):
+        axis_ticks(LogFormatter(labelOnlyBase=False))  # 2.4, not 2.4×10⁰; still thins labels over many decades
+    loss_ax.set_ylabel("loss")
+    fig.suptitle(title)
+    handles, labels = acc_ax.get_legend_handles_labels()
+    handles += [plt.Line2D([], [], color="k", ls="-"), plt.Line2D([], [], color="k", ls="--"),
+                plt.Line2D([], [], color="k", ls=":")]
+    labels += ["test (median, 25–75 % band)", "train", "grokking step (median step_test_95)"]
+    if len(groups) == 1 and n <= MEMBER_LINES:
+        handles.append(plt.Line2D([], [], color="k", lw=0.6, alpha=0.35))
+        labels.append("one member")
+    acc_ax.legend(handles, labels, fontsize=8, loc="best")
+    fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_run(run_dir: Path, summary: pd.DataFrame) -> Path:
+    """The end-of-run picture `grokbench run` draws: run_dir/plots/curves.png (train.plot=false: none)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display needed (cluster nodes, CI)
+    metrics = pd.read_parquet(run_dir / store.METRICS_FILE).assign(job=".")
+    out = run_dir / "plots"
+    out.mkdir(exist_ok=True)
+    path = out / "curves.png"
+    plot_curves(metrics, [], path, f"{run_dir.name}: {len(summary)} members", summary)
+    return path
 
 
 def plot_heatmap(sweep: pd.DataFrame, x: str, y: str, column: str, path: Path, title: str) -> None:
@@ -156,7 +205,7 @@ def main(argv) -> int:
     a = sweep.attrs
     title = f"{args.dir.resolve().name}: {len(sweep)} members, {a['finished']}/{a['jobs']} jobs finished"
     written = []
-    plot_curves(load_curves(args.dir, sweep), by, out / "curves.png", title)
+    plot_curves(load_curves(args.dir, sweep), by, out / "curves.png", title, sweep)
     written.append(out / "curves.png")
     if x is not None and y is not None and x != y:
         for column in ("step_test_95", "phase"):
