@@ -124,8 +124,7 @@ def fmt(x, spec) -> str:
 
 def main(argv) -> int:
     from grokbench.cli import fail
-    from grokbench.compose import compose_config, one_line
-    from grokbench.config import validate
+    from grokbench.compose import checked_config, one_line
     from grokbench.threads import one_thread_per_member
     from grokbench.train import resolve_device
 
@@ -152,9 +151,7 @@ def main(argv) -> int:
         if value < 1:
             return fail(f"{flag}={value} is invalid; allowed: an integer >= 1")
     try:
-        cfgs = [compose_config([*args.overrides, f"seeds={m}"]) for m in sizes]
-        for cfg in cfgs:
-            validate(cfg)
+        cfgs = [checked_config([*args.overrides, f"seeds={m}"]) for m in sizes]
     except Exception as err:  # one line, as `grokbench run` does
         return fail(one_line(err))
     device = resolve_device(cfgs[0].device.value)

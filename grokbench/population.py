@@ -1,6 +1,6 @@
 """A population = seeds × the per-member hyperparameter grid, trained as one batched model."""
 import itertools
-from typing import NamedTuple
+from typing import Dict, NamedTuple
 
 import pandas as pd
 import torch
@@ -24,6 +24,15 @@ def member_tensor(table: pd.DataFrame, column: str, device) -> torch.Tensor:
     return torch.tensor(table[column].to_numpy(), dtype=torch.float64, device=device)  # (R,)
 
 
+def optimizer_hparams(cfg, table: pd.DataFrame, device) -> Dict[str, torch.Tensor]:
+    """Each per-member hyperparameter of the optimizer config cfg as an (R,) float64 tensor: the members table's
+    column `optimizer.<key>` where it has one (a grid over that key), else the config's value for every member."""
+    from grokbench.optim import member_hparams
+
+    columns = {k.split(".", 1)[1]: member_tensor(table, k, device) for k in table.columns if k.startswith("optimizer.")}
+    return member_hparams(cfg, len(table), device, **columns)
+
+
 class Population(NamedTuple):
     data: object  # tasks.Dataset, one split per member
     model: torch.nn.Module
@@ -43,8 +52,8 @@ def build_population(cfg, table: pd.DataFrame, device) -> Population:
     seeds, R = table["seed"].tolist(), len(table)
     data = build_task(cfg.task, seeds, device)
     model = build_model(cfg.model, data, seeds, device)
-    lr, wd = (member_tensor(table, f"optimizer.{k}", device) for k in ("lr", "weight_decay"))
-    opt = build_optimizer(cfg.optimizer, model.parameters(), lr, wd)
+    hparams = optimizer_hparams(cfg.optimizer, table, device)
+    opt = build_optimizer(cfg.optimizer, model.parameters(), hparams)
     active = torch.ones(R, dtype=torch.bool, device=device)
     diverged_step = torch.full((R,), -1, dtype=torch.long, device=device)
-    return Population(data, model, opt, lr, wd, active, diverged_step)
+    return Population(data, model, opt, hparams["lr"], hparams["weight_decay"], active, diverged_step)

@@ -65,7 +65,12 @@ def reference(tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("extra", [(), ("train.batch_size=16",)], ids=["full_batch", "minibatch"])
+GROKFAST_MA = ("optimizer=adam", "optimizer.warmup_steps=10", "optimizer.grokfast_filter=ma",
+               "optimizer.grokfast_window=5", "optimizer.grokfast_lambda=2")  # ring buffer, its counter, warmup
+
+
+@pytest.mark.parametrize("extra", [(), ("train.batch_size=16",), pytest.param(GROKFAST_MA, marks=pytest.mark.slow)],
+                         ids=["full_batch", "minibatch", "adam_warmup_grokfast_ma"])
 def test_killed_run_resumes_to_the_uninterrupted_tables(tmp_path, reference, extra):
     out = tmp_path / "run"
     args = ["run", *RUN, *extra, f"hydra.run.dir={out}"]
