@@ -72,13 +72,15 @@ def matmul_flops(fn) -> int:
 
 def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines: bool) -> dict:
     from grokbench.baselines import BarePopulation, BareSingle, supported
+    from grokbench.threads import one_thread_per_member
 
     table, data, model, opt, lr, wd, stepper = build(cfg, device)
     R = len(table)
     counter = {"step": 0}
 
     def grokbench_step():
-        stepper(counter["step"], data.x_train, data.y_train)
+        with one_thread_per_member(device):  # the CPU thread count train() trains with (grokbench/threads.py)
+            stepper(counter["step"], data.x_train, data.y_train)
         counter["step"] += 1
 
     flops = matmul_flops(grokbench_step)  # one real step, outside the timed blocks
@@ -123,6 +125,7 @@ def fmt(x, spec) -> str:
 def main(argv) -> int:
     from grokbench.cli import fail
     from grokbench.compose import checked_config, one_line
+    from grokbench.threads import one_thread_per_member
     from grokbench.train import resolve_device
 
     ap = argparse.ArgumentParser(prog="grokbench bench", description=__doc__,
@@ -154,7 +157,10 @@ def main(argv) -> int:
     device = resolve_device(cfgs[0].device.value)
     result = {"command": "grokbench bench " + " ".join(argv), "device": device_name(device),
               "torch": torch.__version__, "rows": []}
-    print(f"{result['device']}, torch {torch.__version__}")
+    with one_thread_per_member(device):
+        result["grokbench_threads"] = torch.get_num_threads()
+    print(f"{result['device']}, torch {torch.__version__}; grokbench's step on {result['grokbench_threads']} "
+          f"thread(s) as train() runs it, the bare loops on {torch.get_num_threads()}")
     print(f"{'R':>6} {'steps/s':>9} {'member-steps/s':>15} {'peak MiB':>9} {'TFLOP/s':>8} {'graph':>5} | "
           f"{'bare 1 steps/s':>14} {'bare pop m-steps/s':>18} | {'×bare 1':>7} {'×bare pop':>9} {'×grokbench 1':>12}")
     for cfg in cfgs:

@@ -27,6 +27,7 @@ from grokbench.seeding import generator
 from grokbench.snapshots import Snapshots, merge, snapshot_steps
 from grokbench.step import Stepper
 from grokbench.summary import summarize_members, summary_settings
+from grokbench.threads import trains_one_thread_per_member
 
 log = logging.getLogger("grokbench")
 EVALS_AUTO = 100  # train.eval_every=null: about this many evenly spaced evals per run (plus the log-spaced ones)
@@ -114,6 +115,7 @@ class Recorder:
         return df[front + [c for c in df.columns if c not in front]]
 
 
+@trains_one_thread_per_member  # CPU: bitwise the same member whatever the population (grokbench/threads.py)
 def train(cfg, out_dir: Path) -> pd.DataFrame:
     """Train the population `cfg` describes, writing into out_dir. Returns the per-member summary.
     population.chunk: members in chunks trained one after another (each with its own checkpoint under

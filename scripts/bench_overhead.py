@@ -28,6 +28,7 @@ from grokbench.baselines import BareSingle
 from grokbench.compose import compose_config
 from grokbench.models import build_model
 from grokbench.tasks import build_task
+from grokbench.threads import one_thread_per_member
 from grokbench.train import eval_steps, resolve_device, train
 
 DEFAULT = ["seeds=1"]  # the default demo (1,500 steps) as one member
@@ -67,7 +68,10 @@ def main(argv=None) -> int:
     logging.getLogger("grokbench").setLevel(logging.WARNING)
     cfg = compose_config(["device=cpu", *DEFAULT, *args.overrides])
     steps = cfg.train.max_steps
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {cfg.device.value}; "
+    with one_thread_per_member(resolve_device(cfg.device.value)):
+        train_threads = torch.get_num_threads()
+    print(f"torch {torch.__version__}, bare loop on {torch.get_num_threads()} threads, grokbench's train() on "
+          f"{train_threads} (grokbench/threads.py), device {cfg.device.value}; "
           f"overrides: {' '.join(['device=cpu', *DEFAULT, *args.overrides])}")
     times = {"grokbench": [], "bare": []}
     for i in range(args.repeats + 1):

@@ -27,5 +27,8 @@ def weight_norms(model) -> dict:
     """{'total': (R,), '<param name>': (R,)} — L2 norms per member, reducing every dim but the member dim."""
     squares = {name: p.detach().float().pow(2).flatten(1).sum(1) for name, p in model.named_parameters()}
     norms = {name: sq.sqrt() for name, sq in squares.items()}
-    norms["total"] = torch.stack(list(squares.values())).sum(0).sqrt()
+    # a Python sum of (R,) tensors, one addition per parameter in a fixed order: torch.stack(...).sum(0) reduces a
+    # (P, R) tensor, whose summation order changes with R (R = 1 becomes one vectorised reduction of P numbers), so a
+    # member's total would depend on the population it trains in
+    norms["total"] = sum(squares.values()).sqrt()
     return norms
