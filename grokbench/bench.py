@@ -78,7 +78,7 @@ def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines:
     counter = {"step": 0}
 
     def grokbench_step():
-        stepper(counter["step"], data.x_train, data.y_train)
+        stepper(counter["step"], data.x_train, data.y_train, data.train_mask)
         counter["step"] += 1
 
     flops = matmul_flops(grokbench_step)  # one real step, outside the timed blocks

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+import pandas as pd
 import torch
 
 log = logging.getLogger("grokbench")
@@ -38,12 +39,17 @@ def member_bytes(cfg, device: torch.device) -> float:
     from grokbench.population import build_population, members
     from grokbench.step import train_step
 
-    table = members(cfg).iloc[:TRIAL_MEMBERS]
+    table = members(cfg)
+    # a population.grid over set sizes pads every member's sets to the longest: one member of each task-value group
+    # in the trial pads it as long as the run's, then plain members up to TRIAL_MEMBERS
+    keys = [c for c in table.columns if c.startswith("task.")]
+    first = table.drop_duplicates(keys) if keys else table.iloc[:0]
+    table = pd.concat([first, table.drop(first.index).iloc[: max(0, TRIAL_MEMBERS - len(first))]])
     torch.cuda.synchronize(device)
     base = torch.cuda.memory_allocated(device)
     torch.cuda.reset_peak_memory_stats(device)
     data, model, opt, _, _, active, diverged = build_population(cfg, table, device)
-    train_step(model, opt, cfg.loss, data.x_train, data.y_train, active, diverged, 0)
+    train_step(model, opt, cfg.loss, data.x_train, data.y_train, active, diverged, 0, data.train_mask)
     evaluate(model, data, cfg.loss, cfg.train.nlm_metrics)  # NLM adds a backward pass: measure it too
     torch.cuda.synchronize(device)
     peak = torch.cuda.max_memory_allocated(device) - base

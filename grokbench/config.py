@@ -7,8 +7,8 @@ live in `__post_init__` and run when `validate` turns the composed config into t
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from dataclasses import dataclass, field, fields, make_dataclass, replace
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -79,6 +79,8 @@ class ModularTaskConfig:
     train_fraction: float = 0.5  # fraction of all pairs used for training, in (0, 1]; split is per seed
     corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
     encoding: Encoding = Encoding.onehot_concat  # token layout the model sees; see Encoding
+    # keys population.grid.task.<key> may vary per member (the others change shapes or what is built: Hydra job axes)
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("train_fraction", "corruption")
 
     def __post_init__(self) -> None:
         check(self.p >= 2, "p", self.p, "an integer >= 2")
@@ -98,6 +100,7 @@ class SparseParityConfig:
     samples: int = 2000  # samples drawn per member (train + test), from the member's own stream
     train_fraction: float = 0.5  # fraction of the samples used for training, in (0, 1)
     corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("train_fraction", "corruption")  # per-member keys (population.grid.task)
 
     def __post_init__(self) -> None:
         check(self.n_bits >= 1, "n_bits", self.n_bits, "an integer >= 1")
@@ -119,6 +122,7 @@ class XorClustersTaskConfig:
     mu_ratio: float = 2.5  # ‖μ‖ / √(p/n_train) when mu_norm is null, > 0 (the paper: 2.5)
     label_flip: float = 0.05  # probability η that a TRAIN label is flipped, in [0, 0.5); test stays clean
     dtype: DType = DType.float32  # features; float64 for the paper's tiny init / learning rates
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("label_flip", "mu_ratio")  # per-member keys (population.grid.task)
 
     def __post_init__(self) -> None:
         check(self.p >= 2, "p", self.p, "an integer >= 2")
@@ -143,16 +147,17 @@ class MLPConfig:
     width: int = 128  # hidden units per layer, >= 1
     activation: Activation = Activation.relu
     bias: bool = False
-    init_scale: float = 1.0  # multiplies PyTorch's nn.Linear default init, U(±1/√fan_in); > 0
+    init_scale: float = 1.0  # α: every initial parameter × α (Omnigrok); the base init is U(±1/√fan_in); > 0
     first_layer: FirstLayer = FirstLayer.onehot  # same math, two speeds; see FirstLayer
     # onehot only: build the one-hot of the constant full-batch train inputs once, not every step (R·N·T·V floats)
     onehot_cache: bool = True
     dtype: DType = DType.float32  # parameters and forward pass
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("init_scale",)  # per-member keys (population.grid.model)
 
     def __post_init__(self) -> None:
         check(self.depth >= 1, "depth", self.depth, "an integer >= 1")
         check(self.width >= 1, "width", self.width, "an integer >= 1")
-        check(self.init_scale > 0, "init_scale", self.init_scale, "a number > 0")
+        check_init_scale(self.init_scale)
 
 
 @dataclass
@@ -168,6 +173,8 @@ class TransformerConfig:
     positional: bool = True  # learned position embeddings; false = token embeddings only (Prieto et al.'s code;
     # needs task.encoding=onehot_concat, where the read-out token b tells itself apart from a by its own query)
     dtype: DType = DType.float32  # parameters and forward pass
+    init_scale: float = 1.0  # α: every initial parameter × α after the init above (Omnigrok); > 0
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("init_scale",)  # per-member keys (population.grid.model)
 
     def __post_init__(self) -> None:
         check(self.n_layers >= 1, "n_layers", self.n_layers, "an integer >= 1")
@@ -176,6 +183,7 @@ class TransformerConfig:
               f"an integer >= 1 divisible by n_heads={self.n_heads}")
         check(self.d_ff >= 1, "d_ff", self.d_ff, "an integer >= 1")
         check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
+        check_init_scale(self.init_scale)
 
 
 @dataclass
@@ -188,11 +196,14 @@ class QuadraticConfig:
     dropout: float = 0.0  # probability of zeroing a pre-activation before the square (train only), in [0, 1)
     batch_norm: bool = False  # batch norm after the square, statistics per member over the batch
     dtype: DType = DType.float32  # parameters and forward pass
+    init_scale: float = 1.0  # α: every initial parameter × α after the init above (Omnigrok); > 0
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("init_scale",)  # per-member keys (population.grid.model)
 
     def __post_init__(self) -> None:
         check(self.width >= 1, "width", self.width, "an integer >= 1")
         check(self.init_std is None or self.init_std > 0, "init_std", self.init_std, "null or a number > 0")
         check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
+        check_init_scale(self.init_scale)
 
 
 @dataclass
@@ -203,10 +214,17 @@ class TwoLayerReluConfig:
     width: int = 100  # m, hidden neurons, even, >= 2 (the paper: 1000)
     init_std: float = 1e-15  # ω, std of the Gaussian init of W, > 0 (the paper: 1e-15, needs float64)
     dtype: DType = DType.float64  # parameters and forward pass; float64 keeps updates ~lr·grad of 1e-16 exact
+    init_scale: float = 1.0  # α: every initial parameter × α after the init above (W only: the output signs are fixed) (Omnigrok); > 0
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("init_scale",)  # per-member keys (population.grid.model)
 
     def __post_init__(self) -> None:
         check(self.width >= 2 and self.width % 2 == 0, "width", self.width, "an even integer >= 2")
         check(self.init_std > 0, "init_std", self.init_std, "a number > 0")
+        check_init_scale(self.init_scale)
+
+
+def check_init_scale(init_scale: float) -> None:
+    check(init_scale > 0, "init_scale", init_scale, "a number > 0")
 
 
 # --------------------------------------------------------------------------------------------------- optimizers
@@ -220,6 +238,7 @@ class AdamWConfig:
     eps: float = 1e-8  # > 0
     grokfast_lambda: float = 0.0  # Grokfast-EMA amplification λ of the slow gradient (Lee et al. 2024: 2), >= 0; 0 = off
     grokfast_alpha: float = 0.98  # Grokfast-EMA momentum α of that slow gradient, in [0, 1); read only when λ > 0
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("lr", "weight_decay")  # per-member keys (population.grid.optimizer)
 
     def __post_init__(self) -> None:
         check_lr_wd(self.lr, self.weight_decay)
@@ -237,6 +256,7 @@ class SGDConfig:
     momentum: float = 0.0  # in [0, 1)
     grokfast_lambda: float = 0.0  # Grokfast-EMA amplification λ of the slow gradient (Lee et al. 2024: 2), >= 0; 0 = off
     grokfast_alpha: float = 0.98  # Grokfast-EMA momentum α of that slow gradient, in [0, 1); read only when λ > 0
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("lr", "weight_decay")  # per-member keys (population.grid.optimizer)
 
     def __post_init__(self) -> None:
         check_lr_wd(self.lr, self.weight_decay)
@@ -273,6 +293,7 @@ def check_grokfast(lamb: float, alpha: float) -> None:
 class LossConfig:
     name: str = MISSING  # softmax_ce | stablemax_ce | mse; set by the YAML file
     dtype: DType = DType.float32  # logits are cast to this dtype before normalisation and loss; SC metrics use it too
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ()  # the loss has no per-member keys
 
 
 # --------------------------------------------------------------------------------------------------- training
@@ -309,22 +330,39 @@ class TrainConfig:
         check(self.checkpoint_every_s > 0, "checkpoint_every_s", self.checkpoint_every_s, "a number > 0")
 
 
-@dataclass
-class OptimizerGrid:
-    lr: Optional[List[float]] = None  # one member per (seed, lr, weight_decay) combination
-    weight_decay: Optional[List[float]] = None
+GROUP_SCHEMAS: Dict[str, Dict[str, type]] = {
+    "task": {"modular": ModularTaskConfig, "sparse_parity": SparseParityConfig,
+             "xor_clusters": XorClustersTaskConfig},
+    "model": {"mlp": MLPConfig, "transformer": TransformerConfig, "quadratic": QuadraticConfig,
+              "two_layer_relu_fixed_output": TwoLayerReluConfig},
+    "optimizer": {"adamw": AdamWConfig, "sgd": SGDConfig, "perp_adamw": PerpAdamWConfig,
+                  "perp_sgd": PerpSGDConfig},
+    "loss": {"loss": LossConfig},
+}
 
 
-@dataclass
-class GridConfig:
-    optimizer: OptimizerGrid = field(default_factory=OptimizerGrid)
+# --------------------------------------------------------------------------------------------------- population
+GRID_GROUPS = ("task", "model", "optimizer")  # the groups with per-member keys, in the members table's product order
+
+
+def grid_schema(group: str) -> type:
+    """population.grid.<group>: one optional list per key of any of the group's schemas (first-seen order), so Hydra
+    rejects a key no schema has (listing these) and `check_grid` explains why a key of the chosen schema is refused
+    (not gridable: it changes shapes) or out of range. A list of values makes one member per value (× seeds × the
+    other lists); null = the group's own scalar value for every member."""
+    names = dict.fromkeys(f.name for schema in GROUP_SCHEMAS[group].values() for f in fields(schema) if f.name != "name")
+    return make_dataclass(f"{group.title()}Grid", [(n, Optional[List[Any]], None) for n in names])
+
+
+GRID_SCHEMAS = {g: grid_schema(g) for g in GRID_GROUPS}
+GridConfig = make_dataclass("GridConfig", [(g, node, field(default_factory=node)) for g, node in GRID_SCHEMAS.items()])
 
 
 @dataclass
 class PopulationConfig:
-    """Members trained together as one batched model: seeds × the grid below."""
+    """Members trained together as one batched model: seeds × the product of the grid's lists."""
 
-    grid: GridConfig = field(default_factory=GridConfig)
+    grid: GridConfig = field(default_factory=GridConfig)  # population.grid.<group>.<key>=[v1, v2, ...]; see grid_schema
     # members trained at once: null = all; an integer N >= 1 = chunks of N trained one after another (same outputs);
     # auto = as many as fit in free device memory (measured on a trial step; all at once on CPU)
     chunk: Any = None
@@ -332,10 +370,6 @@ class PopulationConfig:
     def __post_init__(self) -> None:  # checked here, where the full key is known
         ok = self.chunk is None or self.chunk == "auto" or (isinstance(self.chunk, int) and self.chunk >= 1)
         check(ok and not isinstance(self.chunk, bool), "chunk", self.chunk, "null, auto or an integer >= 1")
-        for lr in self.grid.optimizer.lr or []:
-            check(lr > 0, "grid.optimizer.lr", lr, "numbers > 0")
-        for wd in self.grid.optimizer.weight_decay or []:
-            check(wd >= 0, "grid.optimizer.weight_decay", wd, "numbers >= 0")
 
 
 @dataclass
@@ -352,17 +386,6 @@ class Config:
     # each {metric: <metrics.parquet or summary.parquet column>, at_step: int (metrics only), min: x and/or max: y}
     # and optionally where: {<config key>: value}, which restricts a claim to the matching jobs of a multirun
     expect: Optional[List[Any]] = None
-
-
-GROUP_SCHEMAS: Dict[str, Dict[str, type]] = {
-    "task": {"modular": ModularTaskConfig, "sparse_parity": SparseParityConfig,
-             "xor_clusters": XorClustersTaskConfig},
-    "model": {"mlp": MLPConfig, "transformer": TransformerConfig, "quadratic": QuadraticConfig,
-              "two_layer_relu_fixed_output": TwoLayerReluConfig},
-    "optimizer": {"adamw": AdamWConfig, "sgd": SGDConfig, "perp_adamw": PerpAdamWConfig,
-                  "perp_sgd": PerpSGDConfig},
-    "loss": {"loss": LossConfig},
-}
 
 
 def register_configs() -> None:
@@ -398,7 +421,49 @@ def validate(cfg: DictConfig) -> None:
         except ConfigError as err:
             raise err.under(group) from None
     seed_list(cfg.seeds)
+    check_grid(cfg)
     encoding = OmegaConf.select(cfg, "task.encoding")  # an Encoding member (modular tasks) or None
     if cfg.model.name == "transformer" and getattr(encoding, "name", encoding) == "equals_token":
         # without position embeddings the read-out at "=" attends to a and b alike: it cannot tell a - b from b - a
         check(cfg.model.positional, "model.positional", cfg.model.positional, "true with task.encoding=equals_token")
+
+
+def grid_values(cfg) -> Dict[str, list]:
+    """{'<group>.<key>': [values]} of every grid list that is set, in the members table's product order: groups as in
+    GRID_GROUPS, keys in grid_schema order. Works on a saved .hydra/config.yaml (plain DictConfig) too."""
+    out = {}
+    for group in GRID_GROUPS:
+        node = OmegaConf.select(cfg, f"population.grid.{group}")
+        for key, values in (node.items() if node is not None else ()):
+            if values is not None:
+                out[f"{group}.{key}"] = list(values)
+    return out
+
+
+# why a key of the chosen schema is not on its GRIDDABLE list, where the reason is not a shape or a build choice
+NOT_GRIDDABLE_WHY = {"optimizer": "is one value for the whole population in the optimizers (only lr and weight_decay "
+                                  "are per-member tensors)"}
+
+
+def check_grid(cfg) -> None:
+    """Every population.grid list: a key the chosen schema lets vary per member (its GRIDDABLE allow-list), not empty,
+    distinct numbers, each value accepted by the schema's own __post_init__ range checks."""
+    for name, values in grid_values(cfg).items():
+        group, key = name.split(".")
+        full, base = f"population.grid.{name}", OmegaConf.to_object(cfg[group])
+        gridable = type(base).GRIDDABLE
+        allowed = ", ".join(gridable) or "none"
+        if key not in {f.name for f in fields(base)}:
+            raise ConfigError(full, values, f"keys of {group}={cfg[group].name}: {allowed}")
+        if key not in gridable:
+            why = NOT_GRIDDABLE_WHY.get(group, "changes tensor shapes or what is built")
+            raise ConfigError(full, values, f"per-member keys of {group}={cfg[group].name}: {allowed}; {group}.{key} "
+                                            f"{why}: sweep it as a Hydra job axis, -m {group}.{key}=<a>,<b>")
+        check(len(values) > 0, full, values, "a non-empty list of numbers (or null: the config's own value)")
+        for v in values:
+            check(isinstance(v, (int, float)) and not isinstance(v, bool), full, v, "numbers")
+            try:
+                replace(base, **{key: v})  # the schema's own range checks, value by value
+            except ConfigError as err:
+                raise ConfigError(full, v, err.allowed) from None
+        check(len(set(values)) == len(values), full, values, "distinct numbers")

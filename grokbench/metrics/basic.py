@@ -1,14 +1,27 @@
 import torch
 
 
-def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """logits (R, N, C), y (R, N) → (R,); NaN for an empty set."""
-    return (logits.argmax(-1) == y).float().mean(-1)
+def share(flags: torch.Tensor, mask=None) -> torch.Tensor:
+    """Fraction of a member's real samples where flags is True, as count / n in float64: (R, N) bool → (R,).
+    mask (R, N) bool selects the samples counted (None: all; e.g. a padded set's real samples, or its clean ones).
+    NaN where a member has none: "no such samples", not "0 % correct"."""
+    if mask is None:
+        return flags.sum(-1, dtype=torch.float64) / flags.shape[-1]
+    return (flags & mask).sum(-1, dtype=torch.float64) / mask.sum(-1)
 
 
-def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over the samples where mask is True, per member: (R, N), (R, N) → (R,); NaN where none are."""
-    return (values * mask).sum(-1) / mask.sum(-1)  # 0/0 = NaN on purpose: "no such samples", not "0 % correct"
+def accuracy(logits: torch.Tensor, y: torch.Tensor, mask=None) -> torch.Tensor:
+    """logits (R, N, C), y (R, N) → (R,) float64 count / n over each member's real samples."""
+    return share(logits.argmax(-1) == y, mask)
+
+
+def sample_mean(values: torch.Tensor, mask=None) -> torch.Tensor:
+    """Mean over each member's real samples, summed in float64: (R, N) → (R,) float64. float64 makes the sum exact
+    enough that a zero-padded set gives the same float32 mean as the unpadded one (member k == its standalone run)."""
+    values = values.double()
+    if mask is None:
+        return values.mean(-1)
+    return torch.where(mask, values, 0.0).sum(-1) / mask.sum(-1)
 
 
 def weight_norms(model) -> dict:
