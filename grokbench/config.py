@@ -467,3 +467,7 @@ def check_grid(cfg) -> None:
             except ConfigError as err:
                 raise ConfigError(full, v, err.allowed) from None
         check(len(set(values)) == len(values), full, values, "distinct numbers")
+        if key == "train_fraction" and OmegaConf.select(cfg, "model.batch_norm") is True:
+            # the sets would be padded to the longest, and padded samples would enter the batch statistics
+            raise ConfigError(full, values, "a Hydra job axis with model.batch_norm=true (padded samples would enter "
+                                            f"the batch statistics): -m {name}=<a>,<b>")

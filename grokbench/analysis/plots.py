@@ -3,7 +3,10 @@
 - curves.png: train (dashed) and test (solid) accuracy against step (log x), median over the members of each group
   of swept values with a 20–80 % band (a group's members are its seeds), one colour per group.
 - heatmap_step_test_95.png: median step where test accuracy first reached 95 % over two swept axes (never = +inf,
-  drawn grey); heatmap_phase.png: the most common `phase` per cell, when the tables have that column.
+  drawn grey, labelled "never"); heatmap_phase.png: the most common `phase` per cell, when the tables have that column.
+- with --x alone, steps_test_95.png: that median step against x with its 25–75 % band (e.g. against train fraction).
+A single run with a population.grid works as a one-job sweep: its grid keys are member columns, so
+`grokbench plot RUN_DIR --x task.train_fraction --y optimizer.weight_decay` draws a phase diagram of one job.
 """
 from __future__ import annotations
 
@@ -120,6 +123,48 @@ def plot_heatmap(sweep: pd.DataFrame, x: str, y: str, column: str, path: Path, t
     plt.close(fig)
 
 
+def plot_steps(sweep: pd.DataFrame, x: str, by: List[str], column: str, path: Path, title: str) -> None:
+    """Median `column` (a step count) against x with the 25–75 % band over the members of each point, one line per
+    group of the other swept values; members that never reached it count as +inf (drawn on the "never" line at the
+    top), and each point is labelled reached/members."""
+    import matplotlib.pyplot as plt
+
+    from grokbench.analysis.summarize import quantile, steps_or_inf
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    finite = steps_or_inf(sweep[column])
+    finite = finite[np.isfinite(finite)]
+    top = (finite.max() if len(finite) else 10) * 2.0  # where "never" is drawn, above every finite step
+    groups = list(sweep.groupby(by, sort=True) if by else [((), sweep)])
+    colours = plt.get_cmap("tab10")
+    for i, (key, g) in enumerate(groups):
+        xs, q = [], []
+        for xv, cell in g.groupby(x, sort=True):
+            steps = steps_or_inf(cell[column])
+            xs.append(xv)
+            q.append([quantile(steps, k) for k in (0.25, 0.5, 0.75)] + [int(np.isfinite(steps).sum()), len(steps)])
+        q = np.array(q, dtype=float)
+        shown = np.where(np.isfinite(q[:, :3]), q[:, :3], top)  # +inf → the "never" line
+        colour = colours(i % 10)
+        ax.fill_between(xs, shown[:, 0], shown[:, 2], color=colour, alpha=0.2, lw=0)
+        ax.plot(xs, shown[:, 1], "o-", color=colour, label=label(by, key) if by else None)
+        for xv, med, hit, n in zip(xs, shown[:, 1], q[:, 3], q[:, 4]):
+            ax.annotate(f"{hit:.0f}/{n:.0f}", (xv, med), textcoords="offset points", xytext=(0, 7), ha="center",
+                        fontsize=8, color=colour)
+    ax.axhline(top, color="0.5", ls=":", lw=1)
+    ax.text(ax.get_xlim()[0], top, " never", va="bottom", ha="left", fontsize=8, color="0.4")
+    ax.set_yscale("log")
+    ax.set_ylim(top=top * 1.6)
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{column} (median, 25–75 % band)")
+    ax.set_title(f"{title}\nlabels: members that reached it / members", fontsize=9)
+    ax.grid(alpha=0.3, which="both", lw=0.5)
+    if by:
+        ax.legend(fontsize=8)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv) -> int:
     import matplotlib
 
@@ -131,7 +176,8 @@ def main(argv) -> int:
     parser.add_argument("dir", type=Path, help="a sweep dir or a single run dir")
     parser.add_argument("--out", type=Path, help="where the PNGs go (default: DIR/plots)")
     parser.add_argument("--by", help="comma-separated columns that make the curve groups (default: the swept ones)")
-    parser.add_argument("--x", help="heatmap x axis (default: the first swept column)")
+    parser.add_argument("--x", help="heatmap x axis (default: the first swept column); alone: steps to 95 %% test "
+                                    "against x (one line per group of the other swept values)")
     parser.add_argument("--y", help="heatmap y axis (default: the second swept column)")
     args = parser.parse_args(argv)
     if not args.dir.is_dir():
@@ -143,7 +189,8 @@ def main(argv) -> int:
         return 2
     axes = swept(sweep)
     by = axes if args.by is None else [c for c in args.by.split(",") if c]
-    x, y = args.x or (axes[0] if axes else None), args.y or (axes[1] if len(axes) > 1 else None)
+    steps_plot = args.x is not None and args.y is None  # --x alone: steps-to-threshold against x
+    x, y = args.x or (axes[0] if axes else None), args.y or (axes[1] if len(axes) > 1 and not steps_plot else None)
     for key, value in (("--by", ",".join(by)), ("--x", x), ("--y", y)):
         bad = [c for c in (value or "").split(",") if c and c not in sweep.columns]
         if bad:
@@ -157,7 +204,11 @@ def main(argv) -> int:
     written = []
     plot_curves(load_curves(args.dir, sweep), by, out / "curves.png", title)
     written.append(out / "curves.png")
-    if x is not None and y is not None and x != y:
+    if steps_plot:
+        others = [c for c in by if c != x]
+        plot_steps(sweep, x, others, "step_test_95", out / "steps_test_95.png", title)
+        written.append(out / "steps_test_95.png")
+    elif x is not None and y is not None and x != y:
         for column in ("step_test_95", "phase"):
             if column in sweep.columns:
                 what = "most common phase" if column == "phase" else f"median {column} (grey: never)"

@@ -1,0 +1,79 @@
+"""population.grid over task and model keys: the members table, the tables' columns, and member k == the standalone
+run of its seed and values (bitwise on one thread), also where train fractions pad the sets to different sizes."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import compose
+from grokbench import store
+from grokbench.population import members
+
+GRID = ["seeds=[0,5]", "population.grid.task.train_fraction=[0.3,0.7]", "population.grid.task.corruption=[0.0,0.2]",
+        "population.grid.model.init_scale=[0.5,1.0]"]
+KEYS = ["task.train_fraction", "task.corruption", "model.init_scale"]
+
+
+def test_members_are_the_product_in_order_seed_fastest():
+    table = members(compose([*GRID, "population.grid.optimizer.weight_decay=[0,1]"]))
+    assert list(table.columns) == ["member", "seed", *KEYS, "optimizer.lr", "optimizer.weight_decay"]
+    assert len(table) == 2 * 2 * 2 * 2 * 2
+    assert table["seed"].tolist()[:4] == [0, 5, 0, 5]  # seed fastest, then the last grid key (weight decay)
+    assert table["optimizer.weight_decay"].tolist()[:4] == [0, 0, 1, 1]
+    assert table["task.train_fraction"].tolist() == [0.3] * 16 + [0.7] * 16  # the first key slowest
+
+
+def test_lr_wd_order_is_unchanged():
+    table = members(compose(["seeds=2", "population.grid.optimizer.lr=[1e-3,1e-2]",
+                             "population.grid.optimizer.weight_decay=[0,1]"]))
+    expected = [(lr, wd, s) for lr in (1e-3, 1e-2) for wd in (0.0, 1.0) for s in (0, 1)]
+    assert list(zip(table["optimizer.lr"], table["optimizer.weight_decay"], table["seed"])) == expected
+
+
+def final_weights(out_dir, member=None):
+    model = store.load_checkpoint(out_dir / store.CHECKPOINT_FILE)["model"]
+    return {k: v if member is None else v[member] for k, v in model.items()}
+
+
+@pytest.mark.parametrize("batch", [[], ["train.batch_size=16"]], ids=["full_batch", "minibatch"])
+def test_member_equals_standalone_run_bitwise(run, batch):
+    summary, grid, grid_dir = run([*GRID, *batch], "grid")
+    assert len(summary) == 16
+    for key in KEYS:  # every grid key is a column of both tables
+        assert key in summary.columns and key in grid.columns
+    metric_columns = [c for c in grid.columns if c not in ("member", "seed", *KEYS, "optimizer.lr",
+                                                            "optimizer.weight_decay")]
+    for member in (0, 5, 10, 15):  # both fractions, both corruptions, both scales, both seeds
+        row = summary.set_index("member").loc[member]
+        values = [f"{k}={row[k]}" for k in KEYS]
+        _, single, single_dir = run([f"seeds=[{int(row['seed'])}]", *values, *batch], f"m{member}")
+        mine = grid[grid["member"] == member].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine[metric_columns], single[metric_columns], check_exact=True)
+        theirs = final_weights(single_dir, 0)
+        for name, w in final_weights(grid_dir, member).items():
+            assert torch.equal(w, theirs[name]), (member, name)
+
+
+def test_padded_samples_change_nothing(run):
+    """The small-fraction members of a padded population: their train set has fewer real samples than the tensor."""
+    cfg = compose(GRID)
+    from grokbench.population import build_data
+
+    data = build_data(cfg, members(cfg), "cpu")
+    sizes = data.train_size.tolist()
+    assert data.train_mask is not None and min(sizes) < data.y_train.shape[1] == max(sizes)
+    assert data.test_size.tolist() == [121 - n for n in sizes]  # p=11: 121 pairs, each member's own split
+
+
+def test_init_scale_multiplies_every_initial_parameter():
+    from grokbench.population import build_population
+
+    sizes = {"mlp": "model.width=8", "transformer": "model.d_ff=8", "quadratic": "model.width=8",
+             "two_layer_relu_fixed_output": "model.width=8"}
+    for model, size in sizes.items():
+        task = "task=xor_clusters" if model == "two_layer_relu_fixed_output" else "task.p=7"
+        cfg = compose([task, f"model={model}", size, "seeds=[3]", "population.grid.model.init_scale=[1.0,0.25]"],
+                      tiny=False)
+        params = dict(build_population(cfg, members(cfg), "cpu").model.named_parameters())
+        for name, p in params.items():
+            assert torch.equal(p[1], p[0] * 0.25), (model, name)
