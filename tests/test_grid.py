@@ -1,6 +1,8 @@
 """population.grid over task and model keys: the members table, the tables' columns, and member k == the standalone
 run of its seed and values (bitwise on one thread), also where train fractions pad the sets to different sizes."""
-import numpy as np
+import io
+import json
+
 import pandas as pd
 import pytest
 import torch
@@ -77,3 +79,40 @@ def test_init_scale_multiplies_every_initial_parameter():
         params = dict(build_population(cfg, members(cfg), "cpu").model.named_parameters())
         for name, p in params.items():
             assert torch.equal(p[1], p[0] * 0.25), (model, name)
+
+
+def test_one_job_phase_diagram_plot_and_summarize(tmp_path, capsys):
+    """A single run dir with a grid works as a sweep: grid keys are sweep.parquet columns, plot and summarize group
+    by them, --x alone draws steps to 95 % against x."""
+    from conftest import TINY, grokbench
+    from grokbench.analysis.collect import collect
+    from grokbench.cli import main
+
+    out = tmp_path / "run"
+    ran = grokbench("run", *TINY, "population.grid.task.train_fraction=[0.4,0.8]",
+                    "population.grid.optimizer.weight_decay=[0.1,1]", f"hydra.run.dir={out}")
+    assert ran.returncode == 0, ran.stderr
+    sweep = collect(out, write=False)
+    assert len(sweep) == 8 and {"task.train_fraction", "optimizer.weight_decay"} <= set(sweep.columns)
+    assert main(["plot", str(out), "--x", "task.train_fraction", "--y", "optimizer.weight_decay"]) == 0
+    assert main(["plot", str(out), "--x", "task.train_fraction"]) == 0
+    assert (out / "plots" / "heatmap_step_test_95.png").stat().st_size > 0
+    assert (out / "plots" / "steps_test_95.png").stat().st_size > 0
+    capsys.readouterr()
+    assert main(["summarize", str(out), "--format", "csv"]) == 0
+    rows = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert sorted(zip(rows["task.train_fraction"], rows["optimizer.weight_decay"])) == [
+        (0.4, 0.1), (0.4, 1.0), (0.8, 0.1), (0.8, 1.0)]
+    assert rows["members"].tolist() == [2, 2, 2, 2]
+
+
+def test_bench_times_a_grid_against_seeds_of_one_value(tmp_path):
+    from grokbench import bench
+
+    out = tmp_path / "bench.json"
+    assert bench.main(["device=cpu", "task.p=7", "model.width=8", "population.grid.task.train_fraction=[0.3,0.8]",
+                       "--members", "2", "--steps", "1", "--warmup", "1", "--repeats", "1", "--json", str(out),
+                       "--versus", "population.grid.task.train_fraction=null", "--versus",
+                       "task.train_fraction=0.8"]) == 0
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["members"] == 4 and row["vs_versus"] > 0 and row["bare_single_steps_s"] is None  # no bare loop: masks
