@@ -65,7 +65,9 @@ def reference(tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("extra", [(), ("train.batch_size=16",)], ids=["full_batch", "minibatch"])
+@pytest.mark.parametrize("extra", [(), ("train.batch_size=16",),
+                                   ("train.batch_size=16", "population.grid.task.train_fraction=[0.1,0.6]")],
+                         ids=["full_batch", "minibatch", "padded_grid_minibatch"])
 def test_killed_run_resumes_to_the_uninterrupted_tables(tmp_path, reference, extra):
     out = tmp_path / "run"
     args = ["run", *RUN, *extra, f"hydra.run.dir={out}"]
