@@ -33,18 +33,22 @@ def chunk_size(cfg, n_members: int, device: torch.device) -> int:
     return size
 
 
+def trial_members(table: pd.DataFrame) -> pd.DataFrame:
+    """The trial population: a population.grid over task keys (train_fraction, ...) pads every member's sets to the
+    longest, so the trial holds one member of each group of task values (its sets padded as long as the run's), then
+    other members up to TRIAL_MEMBERS."""
+    keys = [c for c in table.columns if c.startswith("task.")]
+    first = table.drop_duplicates(keys) if keys else table.iloc[:0]
+    return pd.concat([first, table.drop(first.index).iloc[: max(0, TRIAL_MEMBERS - len(first))]])
+
+
 def member_bytes(cfg, device: torch.device) -> float:
     """Peak device bytes per member of one training step plus one evaluation, measured on a trial population."""
     from grokbench.metrics import evaluate
     from grokbench.population import build_population, members
     from grokbench.step import train_step
 
-    table = members(cfg)
-    # a population.grid over set sizes pads every member's sets to the longest: one member of each task-value group
-    # in the trial pads it as long as the run's, then plain members up to TRIAL_MEMBERS
-    keys = [c for c in table.columns if c.startswith("task.")]
-    first = table.drop_duplicates(keys) if keys else table.iloc[:0]
-    table = pd.concat([first, table.drop(first.index).iloc[: max(0, TRIAL_MEMBERS - len(first))]])
+    table = trial_members(members(cfg))
     torch.cuda.synchronize(device)
     base = torch.cuda.memory_allocated(device)
     torch.cuda.reset_peak_memory_stats(device)

@@ -116,3 +116,14 @@ def test_bench_times_a_grid_against_seeds_of_one_value(tmp_path):
                        "task.train_fraction=0.8"]) == 0
     row = json.loads(out.read_text())["rows"][0]
     assert row["members"] == 4 and row["vs_versus"] > 0 and row["bare_single_steps_s"] is None  # no bare loop: masks
+
+
+def test_chunk_auto_trial_pads_like_the_run():
+    from grokbench.chunking import TRIAL_MEMBERS, trial_members
+    from grokbench.population import build_data
+
+    cfg = compose(["seeds=4", "population.grid.task.train_fraction=[0.2,0.5,0.9]"])
+    table = members(cfg)
+    trial = trial_members(table)
+    assert len(trial) == TRIAL_MEMBERS and set(trial["task.train_fraction"]) == {0.2, 0.5, 0.9}
+    assert build_data(cfg, trial, "cpu").x_train.shape[1:] == build_data(cfg, table, "cpu").x_train.shape[1:]
