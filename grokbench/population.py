@@ -80,6 +80,15 @@ def scale_init(model, scale: torch.Tensor) -> None:
         p.mul_(scale.view(-1, *([1] * (p.dim() - 1))).to(p.dtype))
 
 
+def optimizer_hparams(cfg, table: pd.DataFrame, device) -> dict:
+    """{field: (R,) float64} for every numeric field of the optimizer config: the members table's grid column
+    `optimizer.<field>` where gridded, else the config value for every member."""
+    opt_cfg = plain(cfg.optimizer)
+    numeric = [f.name for f in fields(opt_cfg)
+               if isinstance(getattr(opt_cfg, f.name), (int, float)) and not isinstance(getattr(opt_cfg, f.name), bool)]
+    return {k: member_values(cfg, table, f"optimizer.{k}", device) for k in numeric}
+
+
 class Population(NamedTuple):
     data: object  # tasks.Dataset, one split per member
     model: torch.nn.Module
@@ -99,7 +108,8 @@ def build_population(cfg, table: pd.DataFrame, device) -> Population:
     data = build_data(cfg, table, device)
     model = build_model(cfg.model, data, seeds, device)
     scale_init(model, member_values(cfg, table, "model.init_scale", device))
-    lr, wd = (member_tensor(table, f"optimizer.{k}", device) for k in ("lr", "weight_decay"))
+    hparams = optimizer_hparams(cfg, table, device)
+    lr, wd = hparams["lr"], hparams["weight_decay"]
     opt = build_optimizer(cfg.optimizer, model.parameters(), lr, wd)
     active = torch.ones(R, dtype=torch.bool, device=device)
     diverged_step = torch.full((R,), -1, dtype=torch.long, device=device)
