@@ -144,21 +144,28 @@ def plot_steps(sweep: pd.DataFrame, x: str, by: List[str], column: str, path: Pa
             xs.append(xv)
             q.append([quantile(steps, k) for k in (0.25, 0.5, 0.75)] + [int(np.isfinite(steps).sum()), len(steps)])
         q = np.array(q, dtype=float)
-        shown = np.where(np.isfinite(q[:, :3]), q[:, :3], top)  # +inf → the "never" line
-        colour = colours(i % 10)
+        shown = np.where(np.isfinite(q[:, :3]), q[:, :3], top)  # +inf → the "never" row at the top
+        colour, reached = colours(i % 10), np.isfinite(q[:, 1])
         ax.fill_between(xs, shown[:, 0], shown[:, 2], color=colour, alpha=0.2, lw=0)
-        ax.plot(xs, shown[:, 1], "o-", color=colour, label=label(by, key) if by else None)
+        ax.plot(xs, shown[:, 1], "--", color=colour, lw=0.8, alpha=0.6)  # links the reached points to the never ones
+        ax.plot(np.array(xs)[reached], shown[reached, 1], "o", color=colour, label=label(by, key) if by else None)
+        ax.plot(np.array(xs)[~reached], shown[~reached, 1], "x", color=colour, ms=9, mew=2)
         for xv, med, hit, n in zip(xs, shown[:, 1], q[:, 3], q[:, 4]):
-            ax.annotate(f"{hit:.0f}/{n:.0f}", (xv, med), textcoords="offset points", xytext=(0, 7), ha="center",
+            ax.annotate(f"{hit:.0f}/{n:.0f}", (xv, med), textcoords="offset points", xytext=(0, 8), ha="center",
                         fontsize=8, color=colour)
     ax.axhline(top, color="0.5", ls=":", lw=1)
-    ax.text(ax.get_xlim()[0], top, " never", va="bottom", ha="left", fontsize=8, color="0.4")
     ax.set_yscale("log")
-    ax.set_ylim(top=top * 1.6)
+    low = (finite.min() if len(finite) else 1) / 1.5
+    ax.set_ylim(low, top * 1.5)
+    nice = [m * 10**k for k in range(0, 8) for m in (1, 2, 3, 5)]  # 1, 2, 3, 5, 10, 20, ... steps
+    ticks = [t for t in nice if low <= t < top / 1.3] + [top]  # "never" gets its own row, clear of the steps
+    ax.set_yticks(ticks, [f"{t:.0f}" for t in ticks[:-1]] + ["never"])
+    ax.yaxis.set_minor_formatter(plt.NullFormatter())
+    ax.set_xticks(sorted(sweep[x].dropna().unique()))
     ax.set_xlabel(x)
-    ax.set_ylabel(f"{column} (median, 25–75 % band)")
-    ax.set_title(f"{title}\nlabels: members that reached it / members", fontsize=9)
-    ax.grid(alpha=0.3, which="both", lw=0.5)
+    ax.set_ylabel(f"{column}: median, 25–75 % band")
+    ax.set_title(f"{title}\nlabels: members that reached it / members; × = median never reached", fontsize=9)
+    ax.grid(alpha=0.3, which="major", lw=0.5)
     if by:
         ax.legend(fontsize=8)
     fig.savefig(path, dpi=120)
