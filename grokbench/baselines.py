@@ -18,7 +18,8 @@ from grokbench.losses import per_sample_loss
 
 
 def supported(cfg) -> bool:
-    plain_optimizer = cfg.optimizer.name in ("adamw", "sgd") and cfg.optimizer.get("grokfast_lambda", 0) == 0
+    o = cfg.optimizer
+    plain_optimizer = o.name in ("adamw", "sgd") and o.get("grokfast_lambda", 0) == 0 and o.get("warmup_steps", 0) == 0
     return cfg.model.name == "mlp" and plain_optimizer and cfg.train.batch_size is None
 
 

@@ -228,40 +228,79 @@ def check_init_scale(init_scale: float) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- optimizers
+class GrokfastFilter(enum.Enum):
+    # Grokfast (Lee et al. 2024) low-pass filters the gradient and adds λ × the slow part to it
+    ema = "ema"  # Algorithm 2: h ← α h + (1 − α) g from the first step on
+    ma = "ma"  # Algorithm 1: the mean of the last grokfast_window gradients, once that many have been seen
+
+
 @dataclass
-class AdamWConfig:
+class OptimizerConfig:
+    """What every optimizer has. Every int/float field may differ per member (population.grid.optimizer.<key>)
+    except grokfast_window, which sets a buffer's length."""
+
+    name: str = MISSING  # registry key, set by the YAML file; choose with optimizer=<name>
+    lr: float = 1e-2  # > 0; the peak learning rate when warming up
+    weight_decay: float = 0.0  # >= 0; coupled (L2 on the gradient) or decoupled as the optimizer says
+    # linear warmup over this many steps, >= 0 (0 = off): step t+1 uses lr·min(1, t/warmup_steps), t = steps already
+    # taken, so the first step has lr 0 — torch LambdaLR(lambda s: min(s/w, 1)) stepped after every optimizer step, as
+    # Nanda et al.'s (w=10) and Grokfast's (w=10) code. Power et al.'s openai/grok LambdaLR `_scheduler_lr` gives the
+    # same lr·step/w for step <= w (w=10 by default), except that its w=0 still gives the first step lr 0.
+    warmup_steps: int = 0
+    grokfast_filter: GrokfastFilter = GrokfastFilter.ema  # Grokfast's filter, see GrokfastFilter; read when λ > 0
+    # Grokfast amplification λ of the slow gradient, >= 0, 0 = off (Lee et al. 2024: 2 for EMA, 5 for MA)
+    grokfast_lambda: float = 0.0
+    grokfast_alpha: float = 0.98  # Grokfast-EMA momentum α of the slow gradient, in [0, 1)
+    # Grokfast-MA window w, >= 1 (their default 100): keeps w gradient copies (w × the parameters' memory)
+    grokfast_window: int = 100
+    # keys population.grid.optimizer.<key> may vary per member: every number but grokfast_window (a buffer's length)
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("lr", "weight_decay", "warmup_steps", "grokfast_lambda", "grokfast_alpha")
+
+    def __post_init__(self) -> None:
+        check(self.lr > 0, "lr", self.lr, "a number > 0")
+        check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "a number >= 0")
+        check(self.warmup_steps >= 0, "warmup_steps", self.warmup_steps, "an integer >= 0 (0 = no warmup)")
+        check(self.grokfast_lambda >= 0, "grokfast_lambda", self.grokfast_lambda, "a number >= 0 (0 = Grokfast off)")
+        check(0 <= self.grokfast_alpha < 1, "grokfast_alpha", self.grokfast_alpha, "a number in [0, 1)")
+        check(self.grokfast_window >= 1, "grokfast_window", self.grokfast_window, "an integer >= 1")
+
+
+@dataclass
+class AdamWConfig(OptimizerConfig):
     name: str = "adamw"
-    lr: float = 1e-2  # > 0; may be set per member by population.grid.optimizer.lr
-    weight_decay: float = 1.0  # decoupled, >= 0; may be set per member by population.grid.optimizer.weight_decay
+    weight_decay: float = 1.0  # decoupled: p ← p(1 − lr·wd) every step, >= 0
     beta1: float = 0.9  # in [0, 1)
     beta2: float = 0.98  # in [0, 1)
     eps: float = 1e-8  # > 0
-    grokfast_lambda: float = 0.0  # Grokfast-EMA amplification λ of the slow gradient (Lee et al. 2024: 2), >= 0; 0 = off
-    grokfast_alpha: float = 0.98  # Grokfast-EMA momentum α of that slow gradient, in [0, 1); read only when λ > 0
-    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("lr", "weight_decay")  # per-member keys (population.grid.optimizer)
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = (*OptimizerConfig.GRIDDABLE, "beta1", "beta2", "eps")
 
     def __post_init__(self) -> None:
-        check_lr_wd(self.lr, self.weight_decay)
+        super().__post_init__()
         check(0 <= self.beta1 < 1, "beta1", self.beta1, "a number in [0, 1)")
         check(0 <= self.beta2 < 1, "beta2", self.beta2, "a number in [0, 1)")
         check(self.eps > 0, "eps", self.eps, "a number > 0")
-        check_grokfast(self.grokfast_lambda, self.grokfast_alpha)
 
 
 @dataclass
-class SGDConfig:
+class AdamConfig(AdamWConfig):
+    """torch.optim.Adam: weight decay is L2 added to the gradient before the moments (so Adam rescales it)."""
+
+    name: str = "adam"
+    lr: float = 1e-3  # > 0 (torch's default)
+    weight_decay: float = 0.0  # coupled: g ← g + wd·p before the moments, >= 0
+    beta2: float = 0.999  # in [0, 1) (torch's default)
+
+
+@dataclass
+class SGDConfig(OptimizerConfig):
     name: str = "sgd"
-    lr: float = 1e-2  # > 0
     weight_decay: float = 0.0  # L2 added to the gradient (PyTorch SGD semantics), >= 0
-    momentum: float = 0.0  # in [0, 1)
-    grokfast_lambda: float = 0.0  # Grokfast-EMA amplification λ of the slow gradient (Lee et al. 2024: 2), >= 0; 0 = off
-    grokfast_alpha: float = 0.98  # Grokfast-EMA momentum α of that slow gradient, in [0, 1); read only when λ > 0
-    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("lr", "weight_decay")  # per-member keys (population.grid.optimizer)
+    momentum: float = 0.0  # heavy ball, no dampening, in [0, 1)
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = (*OptimizerConfig.GRIDDABLE, "momentum")
 
     def __post_init__(self) -> None:
-        check_lr_wd(self.lr, self.weight_decay)
+        super().__post_init__()
         check(0 <= self.momentum < 1, "momentum", self.momentum, "a number in [0, 1)")
-        check_grokfast(self.grokfast_lambda, self.grokfast_alpha)
 
 
 @dataclass
@@ -276,16 +315,6 @@ class PerpSGDConfig(SGDConfig):
     """⊥SGD (Prieto et al. 2025): SGD (with momentum) on the gradient's part orthogonal to each weight tensor."""
 
     name: str = "perp_sgd"
-
-
-def check_lr_wd(lr: float, weight_decay: float) -> None:
-    check(lr > 0, "lr", lr, "a number > 0")
-    check(weight_decay >= 0, "weight_decay", weight_decay, "a number >= 0")
-
-
-def check_grokfast(lamb: float, alpha: float) -> None:
-    check(lamb >= 0, "grokfast_lambda", lamb, "a number >= 0 (0 = Grokfast off)")
-    check(0 <= alpha < 1, "grokfast_alpha", alpha, "a number in [0, 1)")
 
 
 # --------------------------------------------------------------------------------------------------- losses
@@ -335,7 +364,7 @@ GROUP_SCHEMAS: Dict[str, Dict[str, type]] = {
              "xor_clusters": XorClustersTaskConfig},
     "model": {"mlp": MLPConfig, "transformer": TransformerConfig, "quadratic": QuadraticConfig,
               "two_layer_relu_fixed_output": TwoLayerReluConfig},
-    "optimizer": {"adamw": AdamWConfig, "sgd": SGDConfig, "perp_adamw": PerpAdamWConfig,
+    "optimizer": {"adamw": AdamWConfig, "adam": AdamConfig, "sgd": SGDConfig, "perp_adamw": PerpAdamWConfig,
                   "perp_sgd": PerpSGDConfig},
     "loss": {"loss": LossConfig},
 }
@@ -413,6 +442,18 @@ def plain(node: Any) -> Any:
     return OmegaConf.to_object(node) if OmegaConf.is_config(node) else node
 
 
+# optimizer fields that set a tensor's shape, so one value holds for the whole run (not per member)
+RUN_ONLY_OPTIMIZER_KEYS = ("grokfast_window",)
+
+
+def member_hparam_names(optimizer: Any) -> List[str]:
+    """The optimizer config's numeric fields (int/float, not bool/enum/str): each reaches the optimizer per member,
+    as an (R,) tensor, so a population may vary any of them."""
+    node = plain(optimizer)
+    return [f.name for f in fields(node)
+            if type(getattr(node, f.name)) in (int, float) and f.name not in RUN_ONLY_OPTIMIZER_KEYS]
+
+
 def validate(cfg: DictConfig) -> None:
     """Build every group's dataclass so that `__post_init__` range checks run; raise ConfigError naming the key."""
     for group in ("task", "model", "optimizer", "loss", "train", "population"):
@@ -440,11 +481,6 @@ def grid_values(cfg) -> Dict[str, list]:
     return out
 
 
-# why a key of the chosen schema is not on its GRIDDABLE list, where the reason is not a shape or a build choice
-NOT_GRIDDABLE_WHY = {"optimizer": "is one value for the whole population in the optimizers (only lr and weight_decay "
-                                  "are per-member tensors)"}
-
-
 def check_grid(cfg) -> None:
     """Every population.grid list: a key the chosen schema lets vary per member (its GRIDDABLE allow-list), not empty,
     distinct numbers, each value accepted by the schema's own __post_init__ range checks."""
@@ -456,9 +492,9 @@ def check_grid(cfg) -> None:
         if key not in {f.name for f in fields(base)}:
             raise ConfigError(full, values, f"keys of {group}={cfg[group].name}: {allowed}")
         if key not in gridable:
-            why = NOT_GRIDDABLE_WHY.get(group, "changes tensor shapes or what is built")
             raise ConfigError(full, values, f"per-member keys of {group}={cfg[group].name}: {allowed}; {group}.{key} "
-                                            f"{why}: sweep it as a Hydra job axis, -m {group}.{key}=<a>,<b>")
+                                            f"changes tensor shapes or what is built: sweep it as a Hydra job axis, "
+                                            f"-m {group}.{key}=<a>,<b>")
         check(len(values) > 0, full, values, "a non-empty list of numbers (or null: the config's own value)")
         for v in values:
             check(isinstance(v, (int, float)) and not isinstance(v, bool), full, v, "numbers")

@@ -6,7 +6,7 @@ product(lr, weight_decay, seed), so member = (i_lr · n_wd + i_wd) · n_seeds + 
 """
 import itertools
 from dataclasses import fields, replace
-from typing import NamedTuple
+from typing import Dict, NamedTuple
 
 import pandas as pd
 import torch
@@ -80,13 +80,13 @@ def scale_init(model, scale: torch.Tensor) -> None:
         p.mul_(scale.view(-1, *([1] * (p.dim() - 1))).to(p.dtype))
 
 
-def optimizer_hparams(cfg, table: pd.DataFrame, device) -> dict:
-    """{field: (R,) float64} for every numeric field of the optimizer config: the members table's grid column
-    `optimizer.<field>` where gridded, else the config value for every member."""
-    opt_cfg = plain(cfg.optimizer)
-    numeric = [f.name for f in fields(opt_cfg)
-               if isinstance(getattr(opt_cfg, f.name), (int, float)) and not isinstance(getattr(opt_cfg, f.name), bool)]
-    return {k: member_values(cfg, table, f"optimizer.{k}", device) for k in numeric}
+def optimizer_hparams(cfg, table: pd.DataFrame, device) -> Dict[str, torch.Tensor]:
+    """Each per-member hyperparameter of the optimizer config cfg as an (R,) float64 tensor: the members table's
+    column `optimizer.<key>` where it has one (a grid over that key), else the config's value for every member."""
+    from grokbench.optim import member_hparams
+
+    columns = {k.split(".", 1)[1]: member_tensor(table, k, device) for k in table.columns if k.startswith("optimizer.")}
+    return member_hparams(cfg, len(table), device, **columns)
 
 
 class Population(NamedTuple):
@@ -108,9 +108,8 @@ def build_population(cfg, table: pd.DataFrame, device) -> Population:
     data = build_data(cfg, table, device)
     model = build_model(cfg.model, data, seeds, device)
     scale_init(model, member_values(cfg, table, "model.init_scale", device))
-    hparams = optimizer_hparams(cfg, table, device)
-    lr, wd = hparams["lr"], hparams["weight_decay"]
-    opt = build_optimizer(cfg.optimizer, model.parameters(), lr, wd)
+    hparams = optimizer_hparams(cfg.optimizer, table, device)
+    opt = build_optimizer(cfg.optimizer, model.parameters(), hparams)
     active = torch.ones(R, dtype=torch.bool, device=device)
     diverged_step = torch.full((R,), -1, dtype=torch.long, device=device)
-    return Population(data, model, opt, lr, wd, active, diverged_step)
+    return Population(data, model, opt, hparams["lr"], hparams["weight_decay"], active, diverged_step)

@@ -13,7 +13,7 @@ from grokbench.baselines import BarePopulation, BareSingle
 from grokbench.metrics import evaluate
 from grokbench.models import build_model
 from grokbench.optim import build_optimizer
-from grokbench.population import member_tensor, members
+from grokbench.population import members, optimizer_hparams
 from grokbench.step import train_step
 from grokbench.tasks import build_task
 from grokbench.train import Recorder, eval_steps
@@ -59,8 +59,9 @@ def setup(overrides):
     seeds, device = table["seed"].tolist(), torch.device("cpu")
     data = build_task(cfg.task, seeds, device)
     model = build_model(cfg.model, data, seeds, device)
-    lr, wd = (member_tensor(table, f"optimizer.{k}", device) for k in ("lr", "weight_decay"))
-    return cfg, data, model, build_optimizer(cfg.optimizer, model.parameters(), lr, wd), lr, wd
+    hparams = optimizer_hparams(cfg.optimizer, table, device)
+    opt = build_optimizer(cfg.optimizer, model.parameters(), hparams)
+    return cfg, data, model, opt, hparams["lr"], hparams["weight_decay"]
 
 
 @pytest.mark.parametrize("optimizer", ["adamw", "sgd"])

@@ -127,3 +127,22 @@ def test_chunk_auto_trial_pads_like_the_run():
     trial = trial_members(table)
     assert len(trial) == TRIAL_MEMBERS and set(trial["task.train_fraction"]) == {0.2, 0.5, 0.9}
     assert build_data(cfg, trial, "cpu").x_train.shape[1:] == build_data(cfg, table, "cpu").x_train.shape[1:]
+
+
+@pytest.mark.parametrize("grid", [
+    ["population.grid.optimizer.beta1=[0.5,0.9]", "population.grid.optimizer.beta2=[0.9,0.98]",
+     "population.grid.optimizer.warmup_steps=[0,5]"],
+    ["optimizer=sgd", "optimizer.lr=0.1", "population.grid.optimizer.momentum=[0.0,0.9]",
+     "population.grid.optimizer.grokfast_lambda=[0.0,2.0]"],
+], ids=["adamw_betas_warmup", "sgd_momentum_grokfast"])
+def test_optimizer_grid_member_equals_standalone_run(run, grid):
+    summary, metrics, _ = run(["seeds=[1]", *grid], "grid")
+    keys = [c for c in summary.columns if c.startswith("optimizer.") and summary[c].nunique() > 1]
+    assert len(keys) == len([g for g in grid if g.startswith("population.grid")])  # every grid key is a column
+    fixed = [g for g in grid if not g.startswith("population.grid")]
+    for member in (0, len(summary) - 1):
+        row = summary.set_index("member").loc[member]
+        _, single, _ = run(["seeds=[1]", *fixed, *[f"{k}={row[k]}" for k in keys]], f"m{member}")
+        mine = metrics[metrics["member"] == member].reset_index(drop=True)
+        columns = [c for c in single.columns if c not in ("member", *keys)]
+        pd.testing.assert_frame_equal(mine[columns], single[columns], check_exact=True)

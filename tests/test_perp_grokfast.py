@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from grokbench.compose import compose_config
-from grokbench.optim import build_optimizer
+from grokbench.optim import build_optimizer, member_hparams
 from grokbench.optim.perp import perpendicular
 
 
@@ -11,8 +11,8 @@ def make(opt_overrides, R=3, lr=None):
     cfg = compose_config(opt_overrides).optimizer
     gen = torch.Generator().manual_seed(0)
     params = [torch.nn.Parameter(torch.randn(R, 4, 5, generator=gen)), torch.nn.Parameter(torch.randn(R, 1, 6, generator=gen))]
-    lr = torch.full((R,), cfg.lr, dtype=torch.float64) if lr is None else lr
-    return params, build_optimizer(cfg, params, lr, torch.full((R,), cfg.weight_decay, dtype=torch.float64))
+    given = {} if lr is None else {"lr": lr}
+    return params, build_optimizer(cfg, params, member_hparams(cfg, R, **given))
 
 
 def test_perpendicular_is_orthogonal_per_member_and_keeps_norm():

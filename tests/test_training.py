@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import compose
-from grokbench.optim import build_optimizer
+from grokbench.optim import build_optimizer, member_hparams
 from grokbench.tasks import build_task
 
 
@@ -45,7 +45,7 @@ def test_population_optimizer_equals_pytorch_per_member(name, reference):
     w = torch.randn(3, 5, 4, generator=gen, dtype=torch.float64)  # (R, fan_in, fan_out)
     lrs = torch.tensor([1e-3, 1e-2, 1e-1], dtype=torch.float64)
     ours = torch.nn.Parameter(w.clone())
-    opt = build_optimizer(cfg.optimizer, [ours], lrs, torch.full((3,), 0.1, dtype=torch.float64))
+    opt = build_optimizer(cfg.optimizer, [ours], member_hparams(cfg.optimizer, 3, lr=lrs))
     theirs = [torch.nn.Parameter(w[r].clone()) for r in range(3)]
     ref = [reference([p], cfg.optimizer) for p in theirs]
     for r, o in enumerate(ref):

@@ -1,20 +1,41 @@
 """Optimizer registry: key == configs/optimizer/<key>.yaml. All optimizers step a whole population at once, with
-per-member learning rate and weight decay given as (R,) tensors. ⊥Grad and Grokfast wrap the base update."""
-from grokbench.optim.adamw import AdamW
-from grokbench.optim.grokfast import GrokfastEMA
+every numeric hyperparameter given per member as an (R,) tensor. ⊥Grad and Grokfast wrap the base update."""
+from typing import Dict
+
+import torch
+
+from grokbench.config import GrokfastFilter, member_hparam_names, plain
+from grokbench.optim.adamw import Adam, AdamW
+from grokbench.optim.grokfast import GrokfastEMA, GrokfastMA
 from grokbench.optim.perp import PerpGrad
 from grokbench.optim.sgd import SGD
 
 OPTIMIZERS = {
     "adamw": AdamW,
+    "adam": Adam,
     "sgd": SGD,
     "perp_adamw": lambda *args: PerpGrad(AdamW(*args)),  # ⊥AdamW (Prieto et al. 2025)
     "perp_sgd": lambda *args: PerpGrad(SGD(*args)),  # ⊥SGD
 }
 
 
-def build_optimizer(cfg, params, lr, weight_decay):
-    opt = OPTIMIZERS[cfg.name](list(params), lr, weight_decay, cfg)
-    if cfg.grokfast_lambda > 0:  # outermost: the filtered gradient is what ⊥Grad projects and AdamW/SGD see
-        opt = GrokfastEMA(opt, cfg.grokfast_alpha, cfg.grokfast_lambda)
+def build_optimizer(cfg, params, hparams: Dict[str, torch.Tensor]):
+    """cfg: the optimizer config; hparams: each of its per-member fields (`member_hparams`) → (R,) float64."""
+    cfg = plain(cfg)
+    missing = sorted(set(member_hparam_names(cfg)) - set(hparams))
+    if missing:
+        raise KeyError(f"build_optimizer: no per-member values for optimizer.{', optimizer.'.join(missing)}")
+    opt = OPTIMIZERS[cfg.name](list(params), hparams, cfg)
+    if bool((hparams["grokfast_lambda"] > 0).any()):  # outermost: ⊥Grad and AdamW/SGD see the filtered gradient
+        ma = cfg.grokfast_filter == GrokfastFilter.ma
+        opt = GrokfastMA(opt, hparams, cfg.grokfast_window) if ma else GrokfastEMA(opt, hparams)
     return opt
+
+
+def member_hparams(cfg, R: int, device=None, **given: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """Every per-member hyperparameter of the optimizer config cfg as an (R,) float64 tensor: `given` ones as
+    they are, the others the config's value for every member."""
+    cfg = plain(cfg)
+    return {k: given[k].to(torch.float64) if k in given
+            else torch.full((R,), float(getattr(cfg, k)), dtype=torch.float64, device=device)
+            for k in member_hparam_names(cfg)}

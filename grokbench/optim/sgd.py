@@ -6,10 +6,20 @@ class SGD(PopulationOptimizer):
 
     state_names = ("momentum_buffer",)
 
-    def update(self, i, p, grad, lr, weight_decay):
-        grad = grad + weight_decay * p
-        if self.cfg.momentum > 0:
+    def __init__(self, params, hparams, cfg):
+        super().__init__(params, hparams, cfg)
+        self.use_momentum = bool((hparams["momentum"] > 0).any())  # read once at build time, never in a step
+
+    def constant_coefficients(self, h):
+        return {"weight_decay": h["weight_decay"], "momentum": h["momentum"]}
+
+    def coefficients(self, lr, t):
+        return {"lr": lr}
+
+    def update(self, i, p, grad, c):
+        grad = grad + c["weight_decay"] * p
+        if self.use_momentum:  # a member with momentum 0 gets buf = 0·buf + grad = grad, torch's plain SGD
             buf = self.state["momentum_buffer"][i]
-            buf.mul_(self.cfg.momentum).add_(grad)  # buf starts at 0, so step 1 gives buf = grad as in PyTorch
+            buf.mul_(c["momentum"]).add_(grad)  # buf starts at 0, so step 1 gives buf = grad as in PyTorch
             grad = buf
-        p.sub_(lr * grad)
+        p.sub_(c["lr"] * grad)
