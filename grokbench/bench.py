@@ -137,8 +137,7 @@ def fmt(x, spec) -> str:
 
 def main(argv) -> int:
     from grokbench.cli import fail
-    from grokbench.compose import compose_config, one_line
-    from grokbench.config import validate
+    from grokbench.compose import checked_config, one_line
     from grokbench.train import resolve_device
 
     ap = argparse.ArgumentParser(prog="grokbench bench", description=__doc__,
@@ -168,16 +167,12 @@ def main(argv) -> int:
         if value < 1:
             return fail(f"{flag}={value} is invalid; allowed: an integer >= 1")
     try:
-        cfgs = [compose_config([*args.overrides, f"seeds={m}"]) for m in sizes]
-        for cfg in cfgs:
-            validate(cfg)
+        cfgs = [checked_config([*args.overrides, f"seeds={m}"]) for m in sizes]
         versus = [None] * len(cfgs)
         if args.versus:  # same member count: seeds = the main config's members (seeds × grid)
             from grokbench.population import members
 
-            versus = [compose_config([*args.overrides, *args.versus, f"seeds={len(members(c))}"]) for c in cfgs]
-            for cfg in versus:
-                validate(cfg)
+            versus = [checked_config([*args.overrides, *args.versus, f"seeds={len(members(c))}"]) for c in cfgs]
     except Exception as err:  # one line, as `grokbench run` does
         return fail(one_line(err))
     device = resolve_device(cfgs[0].device.value)

@@ -64,12 +64,10 @@ def run(argv) -> int:
 def show(argv) -> int:
     from omegaconf import OmegaConf
 
-    from grokbench.compose import compose_config, one_line
-    from grokbench.config import validate
+    from grokbench.compose import checked_config, one_line
 
     try:
-        cfg = compose_config(argv)
-        validate(cfg)
+        cfg = checked_config(argv)
     except Exception as err:
         return fail(one_line(err))
     print(OmegaConf.to_yaml(cfg, resolve=True))
@@ -80,17 +78,15 @@ def list_configs(argv) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from grokbench.compose import CONFIG_DIR
+    from grokbench.config import CONFIG_DIR, GROUPS, config_options
 
     table = Table("group", "options", title="config groups (pick with group=option)")
-    for group in ("task", "model", "optimizer", "loss"):
-        table.add_row(group, ", ".join(sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))))
+    for group in GROUPS:
+        table.add_row(group, ", ".join(config_options(group)))
     # presets of ours plus the plugins' own configs (a preset named like a plugin config would shadow it)
     launchers = {p.stem for p in (CONFIG_DIR / "hydra/launcher").glob("*.yaml")}
     table.add_row("hydra/launcher", ", ".join(["basic", *sorted(launchers | PLUGIN_LAUNCHERS)]))
-    experiments = sorted(str(p.relative_to(CONFIG_DIR / "experiment").with_suffix(""))
-                         for p in (CONFIG_DIR / "experiment").rglob("*.yaml"))
-    table.add_row("experiment", "\n".join(experiments) or "(none)")
+    table.add_row("experiment", "\n".join(config_options("experiment")) or "(none)")
     Console().print(table)
     return 0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from pathlib import Path
 from typing import List
 
 from hydra import compose, initialize_config_module
@@ -13,13 +12,13 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, MissingConfigException
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from grokbench.config import ConfigError, register_configs, validate
+from grokbench.config import CONFIG_DIR  # noqa: F401 (re-exported: callers import it from here)
+from grokbench.config import GROUPS, ConfigError, config_options, register_configs, validate
 
 CONFIG_MODULE, CONFIG_NAME = "grokbench.configs", "config"
-CONFIG_DIR = Path(__file__).parent / "configs"
 
 
 def register() -> None:
@@ -38,6 +37,16 @@ def compose_config(overrides: List[str], return_hydra_config: bool = False):
         return compose(CONFIG_NAME, overrides=list(overrides), return_hydra_config=return_hydra_config)
 
 
+def checked_config(overrides: List[str]):
+    """The composed config of one job, validated against the options Hydra picked (hydra.runtime.choices), without
+    the hydra node: what `show` prints and `bench` runs."""
+    cfg = compose_config(overrides, return_hydra_config=True)
+    validate(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
 def sweep_combinations(overrides: List[str], multirun: bool) -> List[List[str]]:
     """The override lists of every job a (multi)run would launch."""
     parsed = OverridesParser.create().parse_overrides(overrides)
@@ -51,17 +60,23 @@ def sweep_combinations(overrides: List[str], multirun: bool) -> List[List[str]]:
 def preflight(overrides: List[str], multirun: bool) -> None:
     """Compose and validate every job's config before anything starts or is written."""
     for combo in sweep_combinations(overrides, multirun):
-        validate(compose_config(combo))
+        validate(compose_config(combo, return_hydra_config=True))
 
 
 def one_line(err: BaseException) -> str:
     """A config mistake → 'key: what is wrong; allowed: …'."""
     if isinstance(err, ConfigError):
         return str(err)
-    if isinstance(err, MissingConfigException) and err.options:
-        group = re.search(r"Could not find '([^']+)/([^']+)'", str(err))
-        if group:
-            return f"{group[1]}={group[2]} is invalid; allowed: {', '.join(sorted(err.options))}"
+    missing = re.search(r"Could not find '([^']+)'", str(err))
+    if isinstance(err, MissingConfigException) and missing:
+        group, _, option = missing[1].partition("/")
+        if group in (*GROUPS, "experiment"):  # our own groups: their YAML files (Hydra adds the schemas' names)
+            allowed = config_options(group)
+        else:  # hydra/launcher=...: Hydra knows the plugins' options too
+            group, _, option = missing[1].rpartition("/")
+            allowed = sorted(err.options or [])
+        if allowed:
+            return f"{group}={option} is invalid; allowed: {', '.join(allowed)}"
     cause = err
     while cause.__cause__ is not None and not isinstance(cause, OmegaConfBaseException):
         cause = cause.__cause__

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, fields, make_dataclass, replace
-from typing import Any, ClassVar, Dict, List, Optional, Tuple
+from pathlib import Path
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -28,6 +29,15 @@ class ConfigError(ValueError):
 def check(ok: bool, key: str, value: Any, allowed: str) -> None:
     if not ok:
         raise ConfigError(key, value, allowed)
+
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+def config_options(group: str) -> List[str]:
+    """The options of a config group: its YAML files, relative to configs/<group>/ (experiment: `paper/figure`)."""
+    root = CONFIG_DIR / group
+    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
 
 
 class Device(enum.Enum):
@@ -69,14 +79,83 @@ class Encoding(enum.Enum):
     equals_token = "equals_token"  # [a, b, =], vocab p+1 ("=" is id p; Power et al. 2022): read-out at "="
 
 
+# --------------------------------------------------------------------------------------------------- data shapes
+# Each task schema declares the data it produces (`data_shape()`, from its config alone, no data built) and each
+# model schema the data it can train on (`accepts`); `validate` refuses a pair that does not fit before anything runs.
+@dataclass(frozen=True)
+class DataShape:
+    """One member's data as a task builds it (tasks/dataset.py holds the tensors)."""
+
+    inputs: str  # "tokens": x (R, N, T) ids in [0, vocab); "features": x (R, N, D) floats
+    width: int  # T tokens or D features per sample
+    vocab: int  # ids per token position; 0 for features
+    n_classes: int  # labels in [0, n_classes)
+    n_train: int  # train samples per member
+    n_test: int  # test samples per member
+
+    def __str__(self) -> str:
+        x = f"{self.width} tokens over {self.vocab} ids" if self.inputs == "tokens" else f"{self.width} features"
+        return f"{x}, {self.n_classes} classes"
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """The data a model can train on: a DataShape outside these bounds is refused, naming the model."""
+
+    inputs: str  # "tokens" or "features"
+    width: Optional[int] = None  # exactly this many tokens/features per sample; None = any
+    n_classes: Optional[int] = None  # exactly this many classes; None = any
+    vocab_is_classes: bool = False  # token ids and labels range over the same Z_p (neurons over Z_p)
+
+    def check(self, shape: DataShape, model: str, task: str) -> None:
+        fits = shape.inputs == self.inputs and self.width in (None, shape.width)
+        fits = fits and self.n_classes in (None, shape.n_classes)
+        fits = fits and (not self.vocab_is_classes or shape.vocab == shape.n_classes)
+        check(fits, "model", model, f"a task with {self}; task={task} gives {shape}")
+
+    def __str__(self) -> str:
+        what = "tokens" if self.inputs == "tokens" else "float features (not tokens)"
+        text = f"{self.width} {what}" if self.width is not None else what
+        text += " over Z_p (ids and labels both in [0, p))" if self.vocab_is_classes else ""
+        return text + (f", {self.n_classes} classes" if self.n_classes is not None else "")
+
+
+class TaskSchema:
+    """Base of every task schema: a task says what data it builds, from its config alone."""
+
+    def data_shape(self) -> DataShape:
+        raise NotImplementedError
+
+
+class ModelSchema:
+    """Base of every model schema: `accepts` bounds the data it trains on; `check_data` may add config-dependent
+    rules (raising ConfigError with the full key)."""
+
+    accepts: ClassVar[Accepts]
+
+    def check_data(self, shape: DataShape, task: str) -> None:
+        self.accepts.check(shape, self.name, task)
+
+
+def split_sizes(n: int, train_fraction: float, rounding=int) -> tuple:
+    """(n_train, n_test) of n samples; refuses a train_fraction that leaves either split empty (NaN accuracies).
+    rounding: how train_fraction·n becomes a count (int = floor: 40 % of 113² = 5107, as Prieto et al.)."""
+    n_train = rounding(train_fraction * n)
+    check(0 < train_fraction < 1 and 1 <= n_train <= n - 1, "train_fraction", train_fraction,
+          f"a number in (0, 1) leaving >= 1 train and >= 1 test sample of the {n}")
+    return n_train, n - n_train
+
+
 # --------------------------------------------------------------------------------------------------- tasks
 @dataclass
-class ModularTaskConfig:
+class ModularTaskConfig(TaskSchema):
     """(a ∘ b) mod p for every pair (a, b); ∘ is fixed by the file name (modadd, modsub, modmul, moddiv)."""
 
-    name: str = MISSING  # registry key, set by the YAML file; choose with task=<name>
+    name: str = MISSING  # registry key = the YAML file's name, checked against task=<name>; not a setting
     p: int = 59  # modulus; must be prime for moddiv (b⁻¹ must exist)
-    train_fraction: float = 0.5  # fraction of all pairs used for training, in (0, 1]; split is per seed
+    # fraction of all pairs used for training (floor of fraction·pairs), in (0, 1) and leaving both splits non-empty;
+    # the split is per seed
+    train_fraction: float = 0.5
     corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
     encoding: Encoding = Encoding.onehot_concat  # token layout the model sees; see Encoding
     # keys population.grid.task.<key> may vary per member (the others change shapes or what is built: Hydra job axes)
@@ -84,21 +163,29 @@ class ModularTaskConfig:
 
     def __post_init__(self) -> None:
         check(self.p >= 2, "p", self.p, "an integer >= 2")
-        check(0 < self.train_fraction <= 1, "train_fraction", self.train_fraction, "a number in (0, 1]")
-        check(0 <= self.corruption < 1, "corruption", self.corruption, "a number in [0, 1)")
         if self.name == "moddiv":
             check(is_prime(self.p), "p", self.p, "a prime number (moddiv needs b⁻¹ mod p)")
+        self.data_shape()  # refuses an empty split
+        check(0 <= self.corruption < 1, "corruption", self.corruption, "a number in [0, 1)")
+
+    def data_shape(self) -> DataShape:
+        pairs = self.p * (self.p - 1) if self.name == "moddiv" else self.p**2  # moddiv: b ≠ 0
+        n_train, n_test = split_sizes(pairs, self.train_fraction)
+        if self.encoding == Encoding.equals_token:  # [a, b, =]: "=" is one more id
+            return DataShape("tokens", 3, self.p + 1, self.p, n_train, n_test)
+        return DataShape("tokens", 2, self.p, self.p, n_train, n_test)
 
 
 @dataclass
-class SparseParityConfig:
+class SparseParityConfig(TaskSchema):
     """Label = parity of k fixed relevant bits among n random bits (Barak et al. 2022; Prieto et al. 2025 §4)."""
 
-    name: str = "sparse_parity"
+    name: str = "sparse_parity"  # registry key = the YAML file's name, checked against task=<name>; not a setting
     n_bits: int = 40  # bits per sample (relevant + noise), tokens of vocab 2 so the one-hot MLP input is 2·n_bits
     k: int = 3  # relevant bits: positions 0..k-1 (which k is immaterial: the models treat positions symmetrically)
     samples: int = 2000  # samples drawn per member (train + test), from the member's own stream
-    train_fraction: float = 0.5  # fraction of the samples used for training, in (0, 1)
+    # fraction of the samples used for training (rounded), in (0, 1) and leaving both splits non-empty
+    train_fraction: float = 0.5
     corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
     GRIDDABLE: ClassVar[Tuple[str, ...]] = ("train_fraction", "corruption")  # per-member keys (population.grid.task)
 
@@ -106,15 +193,18 @@ class SparseParityConfig:
         check(self.n_bits >= 1, "n_bits", self.n_bits, "an integer >= 1")
         check(1 <= self.k <= self.n_bits, "k", self.k, f"an integer in [1, n_bits={self.n_bits}]")
         check(self.samples >= 2, "samples", self.samples, "an integer >= 2")
-        check(0 < self.train_fraction < 1, "train_fraction", self.train_fraction, "a number in (0, 1)")
+        self.data_shape()  # refuses an empty split
         check(0 <= self.corruption < 1, "corruption", self.corruption, "a number in [0, 1)")
+
+    def data_shape(self) -> DataShape:
+        return DataShape("tokens", self.n_bits, 2, 2, *split_sizes(self.samples, self.train_fraction, rounding=round))
 
 
 @dataclass
-class XorClustersTaskConfig:
+class XorClustersTaskConfig(TaskSchema):
     """XOR cluster data (Xu et al. 2024): label +1 from ½N(±μ1, I), label -1 from ½N(±μ2, I), μ1 ⊥ μ2, ‖μ1‖ = ‖μ2‖."""
 
-    name: str = "xor_clusters"
+    name: str = "xor_clusters"  # registry key = the YAML file's name, checked against task=<name>; not a setting
     p: int = 2500  # input dimension, >= 2 (the paper: 40000; benign overfitting needs p ≫ n)
     n_train: int = 50  # train samples, >= 1 (the paper: 200)
     n_test: int = 200  # clean test samples, >= 1 (the paper: 200)
@@ -132,6 +222,9 @@ class XorClustersTaskConfig:
         check(self.mu_ratio > 0, "mu_ratio", self.mu_ratio, "a number > 0")
         check(0 <= self.label_flip < 0.5, "label_flip", self.label_flip, "a number in [0, 0.5)")
 
+    def data_shape(self) -> DataShape:
+        return DataShape("features", self.p, 0, 2, self.n_train, self.n_test)
+
 
 def is_prime(n: int) -> bool:
     return n >= 2 and all(n % k for k in range(2, int(n**0.5) + 1))
@@ -139,10 +232,11 @@ def is_prime(n: int) -> bool:
 
 # --------------------------------------------------------------------------------------------------- models
 @dataclass
-class MLPConfig:
+class MLPConfig(ModelSchema):
     """Token inputs as concatenated one-hots, `depth` hidden layers of `width`, linear read-out."""
 
-    name: str = "mlp"
+    accepts: ClassVar[Accepts] = Accepts("tokens")  # concatenated one-hots of any token layout
+    name: str = "mlp"  # registry key = the YAML file's name, checked against model=<name>; not a setting
     depth: int = 1  # number of hidden layers, >= 1
     width: int = 128  # hidden units per layer, >= 1
     activation: Activation = Activation.relu
@@ -161,20 +255,28 @@ class MLPConfig:
 
 
 @dataclass
-class TransformerConfig:
+class TransformerConfig(ModelSchema):
     """Post-LN transformer encoder (torch.nn.TransformerEncoderLayer's layout), read-out at the last position."""
 
-    name: str = "transformer"
+    accepts: ClassVar[Accepts] = Accepts("tokens")  # any sequence length (positional=false: see below)
+    name: str = "transformer"  # registry key = the YAML file's name, checked against model=<name>; not a setting
     n_layers: int = 1  # encoder layers, >= 1
     d_model: int = 128  # residual width; must be divisible by n_heads
     n_heads: int = 4  # attention heads, >= 1
     d_ff: int = 2048  # feed-forward width, >= 1 (2048: TransformerEncoderLayer's default, which the paper's code keeps)
     dropout: float = 0.1  # on attention weights, attention output, FF hidden and FF output, in [0, 1)
     positional: bool = True  # learned position embeddings; false = token embeddings only (Prieto et al.'s code;
-    # needs task.encoding=onehot_concat, where the read-out token b tells itself apart from a by its own query)
+    # needs a task of 2 tokens such as [a, b], where the read-out token b tells itself apart from a by its own query)
     dtype: DType = DType.float32  # parameters and forward pass
     init_scale: float = 1.0  # α: every initial parameter × α after the init above (Omnigrok); > 0
     GRIDDABLE: ClassVar[Tuple[str, ...]] = ("init_scale",)  # per-member keys (population.grid.model)
+
+    def check_data(self, shape: DataShape, task: str) -> None:
+        super().check_data(shape, task)
+        # without position embeddings attention is blind to order: only the read-out query is told apart, so
+        # [a, b, =] cannot tell a - b from b - a, and parity cannot tell its relevant bits from the others
+        check(self.positional or shape.width == 2, "model.positional", self.positional,
+              f"true unless the task has 2 tokens (task={task} gives {shape}; equals_token adds a third)")
 
     def __post_init__(self) -> None:
         check(self.n_layers >= 1, "n_layers", self.n_layers, "an integer >= 1")
@@ -187,10 +289,12 @@ class TransformerConfig:
 
 
 @dataclass
-class QuadraticConfig:
+class QuadraticConfig(ModelSchema):
     """f(a, b) = W (U e_a + V e_b)² with an element-wise square, no bias (Doshi et al. 2024, eq. 1)."""
 
-    name: str = "quadratic"
+    # U e_a + V e_b: exactly two operands over Z_p (a third token or a wider vocab would be silently ignored)
+    accepts: ClassVar[Accepts] = Accepts("tokens", width=2, vocab_is_classes=True)
+    name: str = "quadratic"  # registry key = the YAML file's name, checked against model=<name>; not a setting
     width: int = 500  # N, hidden neurons, >= 1 (the paper: 500)
     init_std: Optional[float] = None  # std of the Gaussian init of U, V, W, > 0; null → (16·width)^(-1/3) (paper)
     dropout: float = 0.0  # probability of zeroing a pre-activation before the square (train only), in [0, 1)
@@ -207,10 +311,11 @@ class QuadraticConfig:
 
 
 @dataclass
-class TwoLayerReluConfig:
+class TwoLayerReluConfig(ModelSchema):
     """f(x) = Σ_j a_j ReLU(<w_j, x>), a_j = ±1/√m fixed (half each), no bias; only W trains (Xu et al. 2024)."""
 
-    name: str = "two_layer_relu_fixed_output"
+    accepts: ClassVar[Accepts] = Accepts("features", n_classes=2)  # f(x) on float features, sign(f) = the class
+    name: str = "two_layer_relu_fixed_output"  # registry key = the YAML file's name, checked against model=<name>
     width: int = 100  # m, hidden neurons, even, >= 2 (the paper: 1000)
     init_std: float = 1e-15  # ω, std of the Gaussian init of W, > 0 (the paper: 1e-15, needs float64)
     dtype: DType = DType.float64  # parameters and forward pass; float64 keeps updates ~lr·grad of 1e-16 exact
@@ -239,7 +344,7 @@ class OptimizerConfig:
     """What every optimizer has. Every int/float field may differ per member (population.grid.optimizer.<key>)
     except grokfast_window, which sets a buffer's length."""
 
-    name: str = MISSING  # registry key, set by the YAML file; choose with optimizer=<name>
+    name: str = MISSING  # registry key = the YAML file's name, checked against optimizer=<name>; not a setting
     lr: float = 1e-2  # > 0; the peak learning rate when warming up
     weight_decay: float = 0.0  # >= 0; coupled (L2 on the gradient) or decoupled as the optimizer says
     # linear warmup over this many steps, >= 0 (0 = off): step t+1 uses lr·min(1, t/warmup_steps), t = steps already
@@ -320,7 +425,7 @@ class PerpSGDConfig(SGDConfig):
 # --------------------------------------------------------------------------------------------------- losses
 @dataclass
 class LossConfig:
-    name: str = MISSING  # softmax_ce | stablemax_ce | mse; set by the YAML file
+    name: str = MISSING  # registry key = the YAML file's name (softmax_ce | stablemax_ce | mse), checked vs loss=<name>
     dtype: DType = DType.float32  # logits are cast to this dtype before normalisation and loss; SC metrics use it too
     GRIDDABLE: ClassVar[Tuple[str, ...]] = ()  # the loss has no per-member keys
 
@@ -402,6 +507,21 @@ class PopulationConfig:
 
 
 @dataclass
+class SummaryConfig:
+    """How summary.parquet labels each member (grokbench/summary.py). Steps are evaluated steps (train.eval_*)."""
+
+    # `generalized`: test accuracy reached this at some evaluated step, in (0, 1]
+    threshold: float = 0.95
+    # `grokked`: generalized, and test reached `threshold` at a step >= grok_ratio × the step where train accuracy
+    # reached it (train at step 0, test later: grokked; train never: not grokked), a number >= 1
+    grok_ratio: float = 2.0
+
+    def __post_init__(self) -> None:
+        check(0 < self.threshold <= 1, "threshold", self.threshold, "a number in (0, 1]")
+        check(self.grok_ratio >= 1, "grok_ratio", self.grok_ratio, "a number >= 1")
+
+
+@dataclass
 class Config:
     task: Any = MISSING
     model: Any = MISSING
@@ -409,10 +529,12 @@ class Config:
     loss: Any = MISSING
     train: TrainConfig = field(default_factory=TrainConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
+    summary: SummaryConfig = field(default_factory=SummaryConfig)
     seeds: Any = 4  # int N → seeds 0..N-1, or an explicit list of ints (0 is a valid seed)
     device: Device = Device.auto
     # the published outcome, for `grokbench reproduce`: a list of claims set by configs/experiment/<paper>/<fig>.yaml,
-    # each {metric: <metrics.parquet or summary.parquet column>, at_step: int (metrics only), min: x and/or max: y}
+    # each {metric: <metrics.parquet or summary.parquet column>, at_step: int (metrics only), min: x and/or max: y},
+    # bounding the median over members (the fraction of members for generalized, grokked, diverged)
     # and optionally where: {<config key>: value}, which restricts a claim to the matching jobs of a multirun
     expect: Optional[List[Any]] = None
 
@@ -454,19 +576,33 @@ def member_hparam_names(optimizer: Any) -> List[str]:
             if type(getattr(node, f.name)) in (int, float) and f.name not in RUN_ONLY_OPTIMIZER_KEYS]
 
 
-def validate(cfg: DictConfig) -> None:
-    """Build every group's dataclass so that `__post_init__` range checks run; raise ConfigError naming the key."""
-    for group in ("task", "model", "optimizer", "loss", "train", "population"):
+GROUPS = ("task", "model", "optimizer", "loss")  # config groups whose option is a registry key (== YAML name)
+
+
+def validate(cfg: DictConfig, choices: Optional[Mapping] = None) -> None:
+    """Refuse every config that cannot run as written, raising ConfigError naming the key: build every section's
+    dataclass (its `__post_init__` range checks run), check each group's `name` against the option chosen
+    (`choices`: Hydra's runtime.choices; read from cfg.hydra when composed with the Hydra config), and check that
+    the model accepts the data the task declares (no data is built)."""
+    if choices is None:
+        choices = OmegaConf.select(cfg, "hydra.runtime.choices")
+    for section in (*GROUPS, "train", "population", "summary"):
         try:
-            OmegaConf.to_object(cfg[group])
+            OmegaConf.to_object(cfg[section])
         except ConfigError as err:
-            raise err.under(group) from None
+            raise err.under(section) from None
     seed_list(cfg.seeds)
+    for group in GROUPS:  # the registry key comes from the group's choice: `task.name=x` cannot retarget a run
+        name, chosen = cfg[group].name, (choices or {}).get(group)
+        if chosen is not None:
+            check(name == chosen, f"{group}.name", name, f"{chosen!r}, the option picked by {group}={chosen} "
+                  f"(the name is not a setting: pick another {group} with {group}=<name>)")
+        check(name in config_options(group), f"{group}.name", name, ", ".join(config_options(group)))
+    task, model = plain(cfg.task), plain(cfg.model)
+    shape = task.data_shape()
+    check(shape.n_train >= 1 and shape.n_test >= 1, "task", task.name, "a task whose train and test sets are not empty")
+    model.check_data(shape, task.name)
     check_grid(cfg)
-    encoding = OmegaConf.select(cfg, "task.encoding")  # an Encoding member (modular tasks) or None
-    if cfg.model.name == "transformer" and getattr(encoding, "name", encoding) == "equals_token":
-        # without position embeddings the read-out at "=" attends to a and b alike: it cannot tell a - b from b - a
-        check(cfg.model.positional, "model.positional", cfg.model.positional, "true with task.encoding=equals_token")
 
 
 def grid_values(cfg) -> Dict[str, list]:
@@ -499,7 +635,9 @@ def check_grid(cfg) -> None:
         for v in values:
             check(isinstance(v, (int, float)) and not isinstance(v, bool), full, v, "numbers")
             try:
-                replace(base, **{key: v})  # the schema's own range checks, value by value
+                one = replace(base, **{key: v})  # the schema's own range checks, value by value
+                if group == "task":
+                    one.data_shape()  # e.g. a train fraction that leaves a split empty
             except ConfigError as err:
                 raise ConfigError(full, v, err.allowed) from None
         check(len(set(values)) == len(values), full, values, "distinct numbers")

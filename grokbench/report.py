@@ -5,6 +5,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from grokbench.config import SummaryConfig
+
 MAX_ROWS = 16
 
 
@@ -12,7 +14,8 @@ def fmt_step(value) -> str:
     return "never" if pd.isna(value) else f"{int(value)}"
 
 
-def print_summary(summary: pd.DataFrame, out_dir: Path, console: Console = None) -> None:
+def print_summary(summary: pd.DataFrame, out_dir: Path, console: Console = None,
+                  settings: SummaryConfig = SummaryConfig()) -> None:
     console = console or Console(width=110)
     table = Table("member", "seed", "lr", "wd", "train 100 % at", "test 95 % at", "final train", "final test",
                   "phase", title=f"{len(summary)} members", title_justify="left")
@@ -20,12 +23,14 @@ def print_summary(summary: pd.DataFrame, out_dir: Path, console: Console = None)
         note = " [red](diverged)[/red]" if r["diverged"] else ""
         table.add_row(str(r["member"]), str(r["seed"]), f"{r['optimizer.lr']:g}", f"{r['optimizer.weight_decay']:g}",
                       fmt_step(r["step_train_100"]), fmt_step(r["step_test_95"]) + note,
-                      f"{r['final_train_acc']:.1%}", f"{r['final_test_acc']:.1%}", r["phase"])
+                      f"{r['final_train_acc']:.1%}", f"{r['final_test_acc']:.1%}",
+                      "-" if pd.isna(r["phase"]) else r["phase"])
     if len(summary) > MAX_ROWS:
         table.caption = f"… {len(summary) - MAX_ROWS} more in summary.parquet"
     console.print(table)
-    grokked, n = int(summary["grokked"].sum()), len(summary)
-    line = f"grokked (test ≥ 95 %): {grokked}/{n} members"
+    generalized, grokked, n = int(summary["generalized"].sum()), int(summary["grokked"].sum()), len(summary)
+    line = (f"generalized (test ≥ {settings.threshold:.0%}): {generalized}/{n} members; grokked (test got there "
+            f"≥ {settings.grok_ratio:g}× as late as train): {grokked}/{n}")
     if grokked:
         g = summary[summary["grokked"]]
         line += (f"; median: train 100 % at step {fmt_step(g['step_train_100'].median())}, "

@@ -5,6 +5,8 @@ A claim is {metric, min and/or max, at_step (metrics.parquet columns only), wher
 - a metrics.parquet column is read at the last evaluated step <= at_step, one value per member;
 - a summary.parquet column is read per member, a null step meaning "never" (+inf);
 - the claim holds when the MEDIAN over members lies within [min, max]; the table also shows min-max and n;
+- a yes/no column (`generalized`, `grokked`, `diverged`) is claimed as the FRACTION of members where it holds:
+  `{metric: grokked, min: 0.75}` = at least 3 of 4 members grokked, `{metric: diverged, max: 0}` = none diverged;
 - `where: {loss.dtype: float16}` restricts a claim to the job(s) of a multirun whose config has those values (an
   experiment that sets hydra.sweeper.params is run as a multirun, every other one as a single run); a key that is a
   member column of summary.parquet (`optimizer.weight_decay`, `seed`) restricts it to those members of each job.
@@ -28,15 +30,16 @@ from omegaconf import OmegaConf
 from grokbench import store
 from grokbench.summary import THRESHOLDS
 
+FRACTIONS = ("generalized", "grokked", "diverged")  # yes/no summary columns: claims bound the fraction of members
+
 USAGE = """usage: grokbench reproduce PAPER/FIGURE [OVERRIDES...]   (e.g. prieto2025/fig1a_perp_adamw seeds=8)
        grokbench reproduce PAPER/FIGURE --check RUN_DIR        (re-check the claims on a finished run, no training)"""
 
 
 def experiments() -> List[str]:
-    from grokbench.compose import CONFIG_DIR
+    from grokbench.config import config_options
 
-    root = CONFIG_DIR / "experiment"
-    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
+    return config_options("experiment")
 
 
 def member_values(claim: dict, metrics: pd.DataFrame, summary: pd.DataFrame):
@@ -61,12 +64,13 @@ def member_values(claim: dict, metrics: pd.DataFrame, summary: pd.DataFrame):
 def check_claim(claim: dict, metrics: pd.DataFrame, summary: pd.DataFrame) -> dict:
     values, step = member_values(claim, metrics, summary)
     lo, hi = claim.get("min"), claim.get("max")
-    median = float(np.median(values)) if len(values) else math.nan
-    ok = len(values) > 0 and not math.isnan(median)
-    ok = ok and (lo is None or median >= lo) and (hi is None or median <= hi)
+    statistic = np.mean if claim["metric"] in FRACTIONS else np.median
+    center = float(statistic(values)) if len(values) else math.nan  # reported as "median" (a fraction for FRACTIONS)
+    ok = len(values) > 0 and not math.isnan(center)
+    ok = ok and (lo is None or center >= lo) and (hi is None or center <= hi)
     return {
         "metric": claim["metric"], "at_step": claim.get("at_step"), "step_read": step,
-        "where": claim.get("where"), "min": lo, "max": hi, "n": len(values), "median": median,
+        "where": claim.get("where"), "min": lo, "max": hi, "n": len(values), "median": center,
         "lo": float(np.min(values)) if len(values) else math.nan,
         "hi": float(np.max(values)) if len(values) else math.nan, "passed": bool(ok),
     }
@@ -138,6 +142,8 @@ def fmt(x: float) -> str:
 
 
 def measured_text(r: dict) -> str:
+    if r["metric"] in FRACTIONS:
+        return f"{fmt(r['median'])} of n={r['n']} members" if r["n"] else "no members"
     read = f" (step {r['step_read']})" if r["step_read"] is not None else ""
     return f"{fmt(r['median'])} [{fmt(r['lo'])}–{fmt(r['hi'])}], n={r['n']}{read}"
 

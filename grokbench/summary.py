@@ -1,6 +1,11 @@
-"""Per-member summary of a metrics table: when thresholds were first crossed, final values, divergence."""
-import pandas as pd
+"""Per-member summary of a metrics table: when thresholds were first crossed, final values, divergence, and the labels
+`generalized`, `grokked` (summary.* in the config) and `phase` (Doshi et al. 2024, where it is defined)."""
+from typing import Optional
 
+import pandas as pd
+from omegaconf import OmegaConf
+
+from grokbench.config import SummaryConfig
 from grokbench.metrics.phases import phase
 
 THRESHOLDS = {  # column → (metric, threshold)
@@ -16,13 +21,30 @@ def first_step(curve: pd.DataFrame, metric: str, threshold: float):
     return hit.iloc[0] if len(hit) else pd.NA
 
 
+def summary_settings(cfg) -> SummaryConfig:
+    """cfg.summary as its dataclass; the defaults for runs saved before the config had that section."""
+    node = OmegaConf.select(cfg, "summary")
+    return SummaryConfig(**OmegaConf.to_container(node)) if node is not None else SummaryConfig()
+
+
+def grokked(step_train, step_test, grok_ratio: float) -> bool:
+    """Test accuracy reached the threshold (at evaluated step step_test) at least grok_ratio times as many steps into
+    training as train accuracy did (step_train): step_test >= grok_ratio · step_train and step_test > 0.
+    Train there at step 0 and test later: grokked (an infinite ratio). Both at step 0: not (nothing was delayed).
+    Train never there: not grokked (no fit for generalisation to lag behind). Test never there: not grokked."""
+    if pd.isna(step_train) or pd.isna(step_test):
+        return False
+    return step_test > 0 and step_test >= grok_ratio * step_train
+
+
 def summarize_members(metrics: pd.DataFrame, members: pd.DataFrame, diverged_step,
-                      label_noise: float = 0.0) -> pd.DataFrame:
+                      label_noise: Optional[float] = None, settings: SummaryConfig = SummaryConfig()) -> pd.DataFrame:
     """metrics: one row per (member, eval step); members: one row per member → one row per member.
 
     Steps are the first *evaluated* step at or past the threshold (resolution = the eval schedule), null if never.
-    grok_delay = step_test_95 − step_train_95. phase: Doshi et al. 2024's label for the final accuracies at train
-    label noise ξ = label_noise (metrics/phases.py).
+    grok_delay = step_test_95 − step_train_95. generalized / grokked: at settings.threshold (see `grokked`).
+    phase: Doshi et al. 2024's label for the final accuracies at train label noise ξ = label_noise; null where
+    label_noise is None (the label is not defined: ξ = 0, tasks other than modular arithmetic; metrics/phases.py).
     """
     rows = []
     for member, curve in metrics.sort_values("step").groupby("member"):
@@ -33,6 +55,10 @@ def summarize_members(metrics: pd.DataFrame, members: pd.DataFrame, diverged_ste
         row.update({"final_train_acc_clean": last["train_acc_clean"], "final_weight_norm": last["weight_norm"]})
         row["final_train_acc_corrupted"] = last["train_acc_corrupted"]
         row["final_step"] = last["step"]
+        step_train = first_step(curve, "train_acc", settings.threshold)
+        step_test = first_step(curve, "test_acc", settings.threshold)
+        row["generalized"] = not pd.isna(step_test)
+        row["grokked"] = grokked(step_train, step_test, settings.grok_ratio)
         rows.append(row)
     out = members.merge(pd.DataFrame(rows), on="member", how="left")
     for col in THRESHOLDS:
@@ -40,9 +66,13 @@ def summarize_members(metrics: pd.DataFrame, members: pd.DataFrame, diverged_ste
     out["grok_delay"] = out["step_test_95"] - out["step_train_95"]
     out["diverged_step"] = pd.array(diverged_step, dtype="Int64")
     out["diverged"] = out["diverged_step"].notna()
-    out["grokked"] = out["step_test_95"].notna()
-    finals = zip(out["final_train_acc"], out["final_test_acc"])
-    out["phase"] = [phase(float(train), float(test), label_noise) for train, test in finals]
-    # a NaN-logit member still scores an argmax accuracy, so its phase must come from the divergence flag
-    out.loc[out["diverged"], "phase"] = "diverged"
+    out["generalized"], out["grokked"] = out["generalized"].astype(bool), out["grokked"].astype(bool)
+    if label_noise is None:
+        labels = [None] * len(out)
+    else:
+        labels = [phase(float(train), float(test), label_noise)
+                  for train, test in zip(out["final_train_acc"], out["final_test_acc"])]
+        # a NaN-logit member still scores an argmax accuracy, so its phase must come from the divergence flag
+        labels = ["diverged" if d else label for d, label in zip(out["diverged"], labels)]
+    out["phase"] = pd.array(labels, dtype="string")  # a string column even when every label is null
     return out

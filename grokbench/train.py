@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 
 from grokbench import store
 from grokbench.chunking import chunk_size
-from grokbench.config import plain
+from grokbench.config import ConfigError, plain
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr_table
 from grokbench.metrics.phases import label_noise
@@ -24,7 +24,7 @@ from grokbench.population import build_population, members
 from grokbench.progress import Progress
 from grokbench.seeding import generator
 from grokbench.step import Stepper
-from grokbench.summary import summarize_members
+from grokbench.summary import summarize_members, summary_settings
 
 log = logging.getLogger("grokbench")
 EVALS_AUTO = 100  # train.eval_every=null: about this many evenly spaced evals per run (plus the log-spaced ones)
@@ -37,6 +37,12 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def check_device(name: str) -> None:
+    """device=cuda on a machine without a visible GPU: one line (ConfigError), not torch's traceback mid-setup."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", name, "cpu or auto: no CUDA device is visible on this machine")
 
 
 def rng_state() -> dict:
@@ -260,7 +266,8 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
             signal.signal(s, handler)
     metrics = recorder.frame()
     ds = diverged_step.cpu().numpy()
-    summary = summarize_members(metrics, table, [None if d < 0 else int(d) for d in ds], label_noise(cfg.task))
+    summary = summarize_members(metrics, table, [None if d < 0 else int(d) for d in ds], label_noise(cfg.task),
+                                summary_settings(cfg))
     store.write_parquet(summary, out_dir / store.SUMMARY_FILE)
     ipr = neuron_ipr_table(model, table)  # per-neuron IPR of models with neurons over Z_p, else None
     if ipr is not None:

@@ -5,6 +5,7 @@ SWEEP_DIR, one cell per (ξ = task.corruption, weight decay), colored by the mos
 
 ξ comes from each job's .hydra/config.yaml (the swept task.corruption); the weight decay from the summary's
 optimizer.weight_decay column, so the weight decay may be swept as Hydra jobs or as population members.
+The phase is not defined at ξ = 0 (summary.parquet leaves it null there), so ξ = 0 jobs draw no cells.
 """
 import argparse
 import sys
@@ -33,7 +34,10 @@ def load(sweep_dir: Path) -> pd.DataFrame:
         frames.append(frame)
     if not frames:
         raise FileNotFoundError(f"no summary.parquet under {sweep_dir}")
-    return pd.concat(frames, ignore_index=True)
+    members = pd.concat(frames, ignore_index=True).dropna(subset=["phase"])  # ξ = 0: no phase
+    if members.empty:
+        raise FileNotFoundError(f"no member with a phase under {sweep_dir} (every job has ξ = 0?)")
+    return members
 
 
 def cells(members: pd.DataFrame) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from conftest import grokbench
 METRIC_COLUMNS = ["step", "member", "seed", "train_loss", "train_acc", "test_loss", "test_acc", "train_acc_clean",
                   "train_acc_corrupted", "weight_norm"]
 SUMMARY_COLUMNS = ["member", "seed", "step_train_95", "step_train_100", "step_test_95", "step_test_99",
-                   "final_train_acc", "final_test_acc", "diverged"]
+                   "final_train_acc", "final_test_acc", "diverged", "generalized", "grokked", "phase"]
 
 
 def test_metrics_schema(run):

@@ -1,12 +1,20 @@
 """Every config mistake: one line naming the key and what is allowed, exit code 2, no traceback, nothing written."""
+import copy
+import functools
+
+import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
 from conftest import grokbench
 from grokbench.cli import main
+from grokbench.compose import checked_config, compose_config
+from grokbench.config import ConfigError, Encoding, config_options, validate
+from grokbench.train import train
 
 BAD = [  # override, words the one-line error must contain
-    (["task.train_fraction=1.5"], ["task.train_fraction", "(0, 1]"]),
-    (["task.train_fraction=0"], ["task.train_fraction", "(0, 1]"]),
+    (["task.train_fraction=1.5"], ["task.train_fraction", "(0, 1)"]),
+    (["task.train_fraction=0"], ["task.train_fraction", "(0, 1)"]),
     (["task.corruption=1.0"], ["task.corruption", "[0, 1)"]),
     (["task.corruption=-0.1"], ["task.corruption", "[0, 1)"]),
     (["task=moddiv", "task.p=58"], ["task.p", "prime"]),
@@ -118,3 +126,127 @@ def test_hydra_flags_with_values_are_not_taken_for_overrides(tmp_path):
                   "seeds=1", f"hydra.run.dir={tmp_path / 'run'}")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "run" / "summary.parquet").exists()
+
+
+# ------------------------------------------------------------------------------------ every combination of groups
+# The smallest value of each size key a group option has (applied where the option has the key), so a new task or
+# model is covered by the table below without an entry of its own.
+TINY_KEYS = {"task": {"p": 5, "n_bits": 3, "k": 2, "samples": 12, "n_train": 6, "n_test": 6},
+             "model": {"width": 4, "d_model": 4, "n_heads": 2, "d_ff": 4}}
+RUN_3_STEPS = ["device=cpu", "seeds=1", "train.max_steps=3", "train.eval_every=1", "train.eval_log_points=0"]
+
+
+@functools.lru_cache(maxsize=None)
+def group_node(group: str, option: str, *overrides: str):
+    """One group's composed node, shrunk by TINY_KEYS; composed once per option (Hydra takes ~0.1 s a compose)."""
+    node = compose_config([f"{group}={option}", *overrides])[group]
+    for key, value in TINY_KEYS.get(group, {}).items():
+        if key in node:
+            node[key] = value
+    return node
+
+
+def combination_config(task, model, loss, encoding):
+    """The config `task=.. model=.. loss=.. [task.encoding=..]` with tiny sizes, and Hydra's choices for it."""
+    cfg = copy.deepcopy(base_config())
+    cfg.task = group_node("task", task, *([f"task.encoding={encoding}"] if encoding else []))
+    cfg.model, cfg.loss = group_node("model", model), group_node("loss", loss)
+    return cfg, {"task": task, "model": model, "loss": loss, "optimizer": cfg.optimizer.name}
+
+
+@functools.lru_cache(maxsize=None)
+def base_config():
+    return compose_config(RUN_3_STEPS)
+
+
+def combinations():
+    """(task, model, loss, encoding or None) for every option of every group, from the config dirs."""
+    for task in config_options("task"):
+        has_encoding = "encoding" in group_node("task", task)
+        for encoding in ([e.value for e in Encoding] if has_encoding else [None]):
+            for model in config_options("model"):
+                for loss in config_options("loss"):
+                    yield task, model, loss, encoding
+
+
+COMBINATIONS = list(combinations())
+
+
+@pytest.mark.parametrize("task,model,loss,encoding", COMBINATIONS, ids=["-".join(map(str, c)) for c in COMBINATIONS])
+def test_every_combination_trains_or_is_refused_in_one_line(task, model, loss, encoding, tmp_path):
+    cfg, choices = combination_config(task, model, loss, encoding)
+    try:
+        validate(cfg, choices)
+    except ConfigError as err:  # refused: one line naming the model and the data it cannot take
+        assert "\n" not in str(err) and str(err).startswith(("model=", "model.positional=")), err
+        return
+    summary = train(cfg, tmp_path)
+    metrics = pd.read_parquet(tmp_path / "metrics.parquet")
+    assert sorted(metrics["step"].unique()) == [0, 1, 2, 3]
+    assert metrics[["train_acc", "test_acc"]].notna().all().all()  # both splits non-empty
+    assert summary["final_step"].tolist() == [3]
+
+
+@pytest.mark.parametrize("overrides,refused", [
+    (["task=xor_clusters", "model=mlp"], True),  # a ZeroDivisionError (no tokens) before it was checked
+    (["task=xor_clusters", "model=transformer"], True),
+    (["task=sparse_parity", "model=quadratic"], True),  # trained on 2 of the 40 bits before it was checked
+    (["task=modadd", "model=quadratic", "task.encoding=equals_token"], True),  # "=" silently ignored
+    (["task=modadd", "model=two_layer_relu_fixed_output"], True),
+    (["task=xor_clusters", "model=two_layer_relu_fixed_output"], False),
+    (["task=moddiv", "model=quadratic"], False),
+    (["task=sparse_parity", "model=transformer"], False),
+    (["task=modsub", "model=mlp", "task.encoding=equals_token"], False),
+])
+def test_model_task_pairs_refused_exactly_where_the_model_cannot_read_the_data(overrides, refused):
+    try:
+        checked_config(overrides)
+    except ConfigError as err:
+        assert refused, err
+        assert str(err).startswith("model=")
+        return
+    assert not refused
+
+
+def test_split_sizes_are_the_ones_the_task_builds():
+    """validate() judges the split by the task's declared sizes; the builder must make exactly those."""
+    from grokbench.tasks import build_task
+
+    for overrides in (["task.p=7", "task.train_fraction=0.3"], ["task=moddiv", "task.p=7", "task.train_fraction=0.9"],
+                      ["task=sparse_parity", "task.samples=10", "task.train_fraction=0.8"]):
+        cfg = checked_config(overrides)
+        shape, data = OmegaConf.to_object(cfg.task).data_shape(), build_task(cfg.task, [0], "cpu")
+        assert (data.y_train.shape[1], data.y_test.shape[1]) == (shape.n_train, shape.n_test) != 0
+        assert (data.seq_len, data.vocab_size, data.n_classes) == (shape.width, shape.vocab, shape.n_classes)
+
+
+REFUSED_BEFORE_ANY_DIR = [  # each once composed, made a run dir and then crashed or trained something else
+    ["experiment=prieto2025/fig1a_perp_adamx"],
+    ["task.name=foo"],
+    ["loss.name=foo"],
+    ["task=modadd", "task.name=modmul"],
+    ["task=xor_clusters"],
+    ["model=quadratic", "task=sparse_parity"],
+    ["task.train_fraction=1.0"],
+    ["task.p=3", "task.train_fraction=0.05"],  # floor(0.05 · 9) = 0 train pairs
+]
+
+
+@pytest.mark.parametrize("overrides", REFUSED_BEFORE_ANY_DIR, ids=[" ".join(o) for o in REFUSED_BEFORE_ANY_DIR])
+def test_refused_in_a_subprocess_one_line_exit_2_no_run_dir(overrides, tmp_path):
+    r = grokbench("run", *overrides, f"hydra.run.dir={tmp_path / 'run'}")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.strip().startswith("grokbench: error:") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_device_cuda_without_a_gpu_is_one_line_in_the_job_not_the_preflight(tmp_path, capsys):
+    assert main(["show", "device=cuda"]) == 0  # a submit host without a GPU still composes and launches GPU jobs
+    r = grokbench("run", "device=cuda", "task.p=5", "model.width=4", "train.max_steps=2", "seeds=1",
+                  f"hydra.run.dir={tmp_path / 'run'}", env={"CUDA_VISIBLE_DEVICES": ""})
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.strip().splitlines() == ["grokbench: error: device='cuda' is invalid; allowed: cpu or auto: "
+                                             "no CUDA device is visible on this machine"], r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    assert not (tmp_path / "run" / "metrics.parquet").exists()

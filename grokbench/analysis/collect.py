@@ -54,14 +54,13 @@ def job_members(job_dir: Path) -> Optional[pd.DataFrame]:
         return pd.read_parquet(job_dir / store.SUMMARY_FILE).assign(finished=True)
     if not (job_dir / store.METRICS_FILE).exists():
         return None
-    from grokbench.summary import summarize_members
-
     from grokbench.metrics.phases import label_noise
+    from grokbench.summary import summarize_members, summary_settings
 
     cfg = OmegaConf.load(job_dir / ".hydra" / "config.yaml")
     table = member_table(job_dir)
     metrics = pd.read_parquet(job_dir / store.METRICS_FILE)
-    partial = summarize_members(metrics, table, [None] * len(table), label_noise(cfg.task))
+    partial = summarize_members(metrics, table, [None] * len(table), label_noise(cfg.task), summary_settings(cfg))
     return partial.assign(diverged_step=pd.NA, diverged=pd.NA, finished=False)  # divergence is only known at the end
 
 

@@ -91,11 +91,12 @@ def plot_heatmap(sweep: pd.DataFrame, x: str, y: str, column: str, path: Path, t
             if len(mode):
                 grid[i, j], text[i][j] = names.index(mode.iloc[0]), f"{mode.iloc[0]}\n{len(g)} members{done}"
             else:
-                text[i][j] = f"no {column} yet{done}"
+                text[i][j] = f"no {column}{done}"  # not yet, or not defined there (phase at ξ = 0)
         else:
             median = quantile(steps_or_inf(g[column]), 0.5)
             grid[i, j] = median
-            text[i][j] = f"{'never' if math.isinf(median) else f'{median:.0f}'}\n{g['grokked'].mean():.0%} grokked{done}"
+            text[i][j] = (f"{'never' if math.isinf(median) else f'{median:.0f}'}\n{g['generalized'].mean():.0%} "
+                          f"generalized, {g['grokked'].mean():.0%} grokked{done}")
     finite = grid[np.isfinite(grid)]
     ax.set_facecolor("0.8")  # never (+inf) and empty cells show the grey background
     if categorical:
@@ -217,7 +218,7 @@ def main(argv) -> int:
         written.append(out / "steps_test_95.png")
     elif x is not None and y is not None and x != y:
         for column in ("step_test_95", "phase"):
-            if column in sweep.columns:
+            if column in sweep.columns and (column != "phase" or sweep[column].notna().any()):  # phase: null at ξ = 0
                 what = "most common phase" if column == "phase" else f"median {column} (grey: never)"
                 plot_heatmap(sweep, x, y, column, out / f"heatmap_{column}.png", f"{what}\n{title}")
                 written.append(out / f"heatmap_{column}.png")

@@ -1,9 +1,10 @@
 """`grokbench summarize SWEEP_DIR [--by k1,k2] [--format rich|csv|markdown]`: one row per group of swept values.
 
-Per group: members, how many finished, the fraction that grokked (test accuracy >= 95 %), median and IQR of the
-step where test accuracy first reached 95 % (a member that never did counts as +inf, so a median of "never" means
-most members never grokked), and median final accuracies. Half-finished sweeps work: `done` says how many members
-have their final numbers.
+Per group: members, how many finished, the fraction that generalized (test accuracy reached summary.threshold) and
+the fraction that grokked (generalized, and at least summary.grok_ratio times as late as train accuracy got there;
+summary.parquet's columns), median and IQR of the step where test accuracy first reached 95 % (a member that never
+did counts as +inf, so a median of "never" means most members never got there), and median final accuracies.
+Half-finished sweeps work: `done` says how many members have their final numbers.
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ def group_table(df: pd.DataFrame, by: List[str]) -> pd.DataFrame:
             **dict(zip(by, key)),
             "members": len(g),
             "done": int(g["finished"].sum()),
+            "generalized": float(g["generalized"].mean()),
             "grokked": float(g["grokked"].mean()),
             "step_test_95_median": q50,
             "step_test_95_q25": q25,
@@ -71,6 +73,7 @@ def pretty(table: pd.DataFrame, by: List[str]) -> pd.DataFrame:
     out = table[by].astype(str)
     out["members"] = table["members"].astype(str)
     out["done"] = table["done"].astype(str)
+    out["generalized"] = table["generalized"].map(lambda x: f"{x:.0%}")
     out["grokked"] = table["grokked"].map(lambda x: f"{x:.0%}")
     out["test ≥ 95 % at"] = table["step_test_95_median"].map(fmt_step)
     out["(IQR)"] = [f"{fmt_step(a)}–{fmt_step(b)}" for a, b in zip(table["step_test_95_q25"], table["step_test_95_q75"])]

@@ -6,9 +6,11 @@ clean ones (plus the ~ξ/p random labels that happen to be right): train ≈ (1 
                 100·(1.05 - ξ) % ≤ train < 90 % → partial_inversion (forgets some corrupted labels)
                 train < 100·(1.05 - ξ) % → full_inversion (fits only what the rule predicts)
   test < 90 %:  train ≥ 90 % → memorization, else forgetting.
-A clean run (ξ = 0) has 1.05 - ξ > 0.9, so it is never partial_inversion.
+The label is defined for modular arithmetic with corrupted train labels (ξ > 0) only: at ξ = 0 there is nothing to
+memorise or invert, and other tasks (parity, XOR clusters) have no (1 - ξ) + ξ/p baseline; there it is null.
 """
 import math
+from typing import Optional
 
 PHASES = ("coexistence", "partial_inversion", "full_inversion", "memorization", "forgetting")
 ACC_THRESHOLD = 0.9  # test and train "high" (paper: 90 %)
@@ -28,9 +30,10 @@ def phase(train_acc: float, test_acc: float, corruption: float) -> str:
     return "memorization" if train_acc >= ACC_THRESHOLD else "forgetting"
 
 
-def label_noise(task_cfg) -> float:
-    """ξ of a task config: the corrupted fraction (modular tasks) or flip rate (XOR clusters), else 0."""
-    for key in ("corruption", "label_flip"):
-        if key in task_cfg:
-            return float(task_cfg[key])
-    return 0.0
+def label_noise(task_cfg) -> Optional[float]:
+    """ξ of a task config where the phase is defined — a modular arithmetic task (tasks/modular.py) with a corrupted
+    fraction ξ > 0 — else None."""
+    from grokbench.tasks.modular import OPS
+
+    xi = float(task_cfg.get("corruption", 0.0))
+    return xi if task_cfg.get("name") in OPS and xi > 0 else None

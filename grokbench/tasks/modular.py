@@ -1,9 +1,10 @@
 """Modular arithmetic (Power et al. 2022): all pairs (a, b) with label (a ∘ b) mod p, split per seed."""
 import torch
 
+from grokbench.config import plain
+from grokbench.seeding import generator
 from grokbench.tasks.corruption import corrupt_labels
 from grokbench.tasks.dataset import Dataset
-from grokbench.seeding import generator
 
 OPS = {
     "modadd": lambda a, b, p: (a + b) % p,
@@ -26,7 +27,7 @@ def build_modular(cfg, seeds) -> Dataset:
     vocab = cfg.p
     if cfg.encoding.value == "equals_token":  # [a, b, =]: a read-out position that is neither operand
         x, vocab = torch.cat([x, torch.full_like(x[:, :1], cfg.p)], dim=1), cfg.p + 1
-    n_train = max(1, int(cfg.train_fraction * len(y)))  # floor: 40 % of 113² = 5107 as published
+    n_train = plain(cfg).data_shape().n_train  # the size validate() checked: floor, 40 % of 113² = 5107 as published
     splits = []
     for seed in seeds:
         perm = torch.randperm(len(y), generator=generator(seed, "split"))

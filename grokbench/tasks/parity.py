@@ -5,13 +5,14 @@ apply unchanged. Each member draws its own samples, split and corruption from it
 """
 import torch
 
+from grokbench.config import plain
 from grokbench.seeding import generator
 from grokbench.tasks.corruption import corrupt_labels
 from grokbench.tasks.dataset import Dataset
 
 
 def build_sparse_parity(cfg, seeds) -> Dataset:
-    n_train = max(1, round(cfg.train_fraction * cfg.samples))
+    n_train = plain(cfg).data_shape().n_train  # the size validate() checked
     splits = []
     for seed in seeds:
         x = torch.randint(2, (cfg.samples, cfg.n_bits), generator=generator(seed, "parity"))  # (N, n_bits)
