@@ -9,7 +9,8 @@ same initial weights, in alternating timed blocks (warm-up discarded, median of 
 Printed per R: steps/s, member-steps/s, peak device memory, achieved matmul TFLOP/s, and the ratios
 grokbench member-steps/s ÷ bare single steps/s and ÷ bare population member-steps/s. train.tf32=true and
 model.dtype=bfloat16 apply to every contender (the TF32 switch is process-wide; the bare loops take the model's
-dtype), so they show what a precision would buy. Steps only: evaluation runs on
+dtype), so they show what a precision would buy. --versus OVERRIDE times a second config with the same member count in
+the same alternating blocks (a grid of G values × S seeds against S·G seeds of one value). Steps only: evaluation runs on
 the config's schedule in a real run, and costs what `evaluate` costs there. Bare versions exist for the MLP with
 AdamW/SGD and full batch; other models are compared with grokbench's own R=1 (`vs_grokbench_1`).
 """
@@ -25,6 +26,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from grokbench.threads import one_thread_per_member
 
 log = logging.getLogger("grokbench")
 
@@ -70,19 +73,27 @@ def matmul_flops(fn) -> int:
     return counter.get_total_flops()
 
 
-def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines: bool) -> dict:
-    from grokbench.baselines import BarePopulation, BareSingle, supported
-    from grokbench.threads import one_thread_per_member
-
+def grokbench_runner(cfg, device):
+    """The population of cfg and a function that takes one of its training steps (on the CPU thread count train()
+    trains with, grokbench/threads.py)."""
     table, data, model, opt, lr, wd, stepper = build(cfg, device)
-    R = len(table)
     counter = {"step": 0}
 
     def grokbench_step():
-        with one_thread_per_member(device):  # the CPU thread count train() trains with (grokbench/threads.py)
-            stepper(counter["step"], data.x_train, data.y_train)
+        with one_thread_per_member(device):
+            stepper(counter["step"], data.x_train, data.y_train, data.train_mask)
         counter["step"] += 1
 
+    return (table, data, model, opt, lr, wd, stepper), grokbench_step
+
+
+def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines: bool, versus=None) -> dict:
+    """versus: a second config with as many members, timed in the same alternating blocks (e.g. S·G seeds of one
+    value against a population.grid of G values × S seeds)."""
+    from grokbench.baselines import BarePopulation, BareSingle, supported
+
+    (table, data, model, opt, lr, wd, stepper), grokbench_step = grokbench_runner(cfg, device)
+    R = len(table)
     flops = matmul_flops(grokbench_step)  # one real step, outside the timed blocks
     timed(grokbench_step, warmup, device)  # includes the CUDA-graph capture when train.compile=true
     peak = None
@@ -91,7 +102,11 @@ def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines:
         timed(grokbench_step, 1, device)
         peak = torch.cuda.max_memory_allocated(device)
     runners = {"grokbench": grokbench_step}
-    if baselines and supported(cfg):
+    if versus is not None:
+        runners["versus"] = grokbench_runner(versus, device)[1]
+        timed(runners["versus"], warmup, device)
+    # padded sets (a grid over train_fraction): the bare loops know no masks, so they would train other math
+    if baselines and supported(cfg) and data.train_mask is None:
         single = BareSingle(cfg, data, model, 0, lr[0].item(), wd[0].item())
         population = BarePopulation(cfg, data, model, lr, wd)
         runners.update({"bare_single": single.step, "bare_population": population.step})
@@ -109,6 +124,8 @@ def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines:
         "matmul_tflops": flops / s["grokbench"] / 1e12, "compiled": stepper.graph is not None,
         "bare_single_steps_s": None, "bare_population_member_steps_s": None,
         "vs_bare_single": None, "vs_bare_population": None,
+        "versus_member_steps_s": R / s["versus"] if "versus" in s else None,
+        "vs_versus": s["versus"] / s["grokbench"] if "versus" in s else None,
     }
     if "bare_single" in s:
         row["bare_single_steps_s"] = 1 / s["bare_single"]
@@ -125,7 +142,6 @@ def fmt(x, spec) -> str:
 def main(argv) -> int:
     from grokbench.cli import fail
     from grokbench.compose import checked_config, one_line
-    from grokbench.threads import one_thread_per_member
     from grokbench.train import resolve_device
 
     ap = argparse.ArgumentParser(prog="grokbench bench", description=__doc__,
@@ -136,6 +152,10 @@ def main(argv) -> int:
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps first (>= 4 so train.compile captures)")
     ap.add_argument("--repeats", type=int, default=3, help="timed blocks per contender; the median is reported")
     ap.add_argument("--no-baselines", action="store_true", help="time grokbench only")
+    ap.add_argument("--versus", action="append", metavar="OVERRIDE",
+                    help="also time the config with this override added (repeatable), with as many members as the "
+                         "main config (seeds = its member count), in the same alternating blocks; e.g. "
+                         "--versus population.grid.task.train_fraction=null --versus task.train_fraction=0.8")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice); 1 is steadier on a "
                     "loaded machine")
     ap.add_argument("--json", type=Path, help="write the results here")
@@ -152,6 +172,11 @@ def main(argv) -> int:
             return fail(f"{flag}={value} is invalid; allowed: an integer >= 1")
     try:
         cfgs = [checked_config([*args.overrides, f"seeds={m}"]) for m in sizes]
+        versus = [None] * len(cfgs)
+        if args.versus:  # same member count: seeds = the main config's members (seeds × grid)
+            from grokbench.population import members
+
+            versus = [checked_config([*args.overrides, *args.versus, f"seeds={len(members(c))}"]) for c in cfgs]
     except Exception as err:  # one line, as `grokbench run` does
         return fail(one_line(err))
     device = resolve_device(cfgs[0].device.value)
@@ -163,8 +188,8 @@ def main(argv) -> int:
           f"thread(s) as train() runs it, the bare loops on {torch.get_num_threads()}")
     print(f"{'R':>6} {'steps/s':>9} {'member-steps/s':>15} {'peak MiB':>9} {'TFLOP/s':>8} {'graph':>5} | "
           f"{'bare 1 steps/s':>14} {'bare pop m-steps/s':>18} | {'×bare 1':>7} {'×bare pop':>9} {'×grokbench 1':>12}")
-    for cfg in cfgs:
-        row = bench_members(cfg, device, args.steps, args.warmup, args.repeats, not args.no_baselines)
+    for cfg, other in zip(cfgs, versus):
+        row = bench_members(cfg, device, args.steps, args.warmup, args.repeats, not args.no_baselines, other)
         first = result["rows"][0] if result["rows"] and result["rows"][0]["members"] == 1 else row
         row["vs_grokbench_1"] = row["member_steps_s"] / first["steps_s"] if first["members"] == 1 else None
         result["rows"].append(row)
@@ -174,6 +199,9 @@ def main(argv) -> int:
               f"{fmt(row['bare_single_steps_s'], '14.1f'):>14} "
               f"{fmt(row['bare_population_member_steps_s'], '18.1f'):>18} | {fmt(row['vs_bare_single'], '7.2f'):>7} {fmt(row['vs_bare_population'], '9.2f'):>9} "
               f"{fmt(row['vs_grokbench_1'], '12.2f'):>12}", flush=True)
+        if other is not None:
+            print(f"{'':>6} versus ({' '.join(args.versus)}), {row['members']} members: "
+                  f"{row['versus_member_steps_s']:.1f} member-steps/s; this config ÷ versus = {row['vs_versus']:.2f}")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))

@@ -60,18 +60,27 @@ def chunk_size(cfg, n_members: int, device: torch.device) -> int:
     return size
 
 
+def trial_members(table: pd.DataFrame) -> pd.DataFrame:
+    """The trial population: a population.grid over task keys (train_fraction, ...) pads every member's sets to the
+    longest, so the trial holds one member of each group of task values (its sets padded as long as the run's), then
+    other members up to TRIAL_MEMBERS."""
+    keys = [c for c in table.columns if c.startswith("task.")]
+    first = table.drop_duplicates(keys) if keys else table.iloc[:0]
+    return pd.concat([first, table.drop(first.index).iloc[: max(0, TRIAL_MEMBERS - len(first))]])
+
+
 def member_bytes(cfg, device: torch.device) -> float:
     """Peak device bytes per member of one training step plus one evaluation, measured on a trial population."""
     from grokbench.metrics import evaluate
     from grokbench.population import build_population, members
     from grokbench.step import train_step
 
-    table = members(cfg).iloc[:TRIAL_MEMBERS]
+    table = trial_members(members(cfg))
     torch.cuda.synchronize(device)
     base = torch.cuda.memory_allocated(device)
     torch.cuda.reset_peak_memory_stats(device)
     data, model, opt, _, _, active, diverged = build_population(cfg, table, device)
-    train_step(model, opt, cfg.loss, data.x_train, data.y_train, active, diverged, 0)
+    train_step(model, opt, cfg.loss, data.x_train, data.y_train, active, diverged, 0, data.train_mask)
     evaluate(model, data, cfg.loss, cfg.train.nlm_metrics)  # NLM adds a backward pass: measure it too
     torch.cuda.synchronize(device)
     peak = torch.cuda.max_memory_allocated(device) - base

@@ -99,6 +99,10 @@ def one_line(err: BaseException) -> str:
 
 def allowed_keys(full_key: str) -> List[str]:
     parent = full_key.rpartition(".")[0]
+    if parent.startswith("population.grid."):  # the keys some schema of that group lets vary per member
+        from grokbench.config import GROUP_SCHEMAS
+
+        return sorted({k for schema in GROUP_SCHEMAS[parent.rpartition(".")[2]].values() for k in schema.GRIDDABLE})
     try:
         node = OmegaConf.select(compose_config([]), parent) if parent else compose_config([])
         return sorted(node.keys())

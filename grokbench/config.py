@@ -7,9 +7,9 @@ live in `__post_init__` and run when `validate` turns the composed config into t
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Mapping, Optional
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -172,6 +172,8 @@ class ModularTaskConfig(TaskSchema):
     split_file: Optional[str] = None
     # leave out the pairs with b = 0 (moddiv always does): Lee et al.'s Grokfast x·y data has y in 1..p-1 (9,312 at 97)
     nonzero_b: bool = False
+    # keys population.grid.task.<key> may vary per member (the others change shapes or what is built: Hydra job axes)
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("train_fraction", "corruption")
 
     def __post_init__(self) -> None:
         check(self.p >= 2, "p", self.p, "an integer >= 2")
@@ -204,6 +206,7 @@ class S5TaskConfig(TaskSchema):
     # S5 has no modulus: the key exists only so that task.p=… (e.g. left over from a modular run) is refused with this
     # reason instead of a list of the default task's keys
     p: Optional[int] = None
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("train_fraction", "corruption")  # per-member keys (population.grid.task)
 
     def __post_init__(self) -> None:
         check(self.p is None, "p", self.p, "unset (S5 has 120 elements and no modulus)")
@@ -227,6 +230,7 @@ class SparseParityConfig(TaskSchema):
     # fraction of the samples used for training (rounded), in (0, 1) and leaving both splits non-empty
     train_fraction: float = 0.5
     corruption: float = 0.0  # fraction of TRAIN labels replaced by uniformly random labels, in [0, 1)
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("train_fraction", "corruption")  # per-member keys (population.grid.task)
 
     def __post_init__(self) -> None:
         check(self.n_bits >= 1, "n_bits", self.n_bits, "an integer >= 1")
@@ -251,6 +255,7 @@ class XorClustersTaskConfig(TaskSchema):
     mu_ratio: float = 2.5  # ‖μ‖ / √(p/n_train) when mu_norm is null, > 0 (the paper: 2.5)
     label_flip: float = 0.05  # probability η that a TRAIN label is flipped, in [0, 0.5); test stays clean
     dtype: DType = DType.float32  # features; float64 for the paper's tiny init / learning rates
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("label_flip", "mu_ratio")  # per-member keys (population.grid.task)
 
     def __post_init__(self) -> None:
         check(self.p >= 2, "p", self.p, "an integer >= 2")
@@ -288,16 +293,17 @@ class MLPConfig(ModelSchema):
     width: int = 128  # hidden units per layer, >= 1
     activation: Activation = Activation.relu
     bias: bool = False
-    init_scale: float = 1.0  # multiplies PyTorch's nn.Linear default init, U(±1/√fan_in); > 0
+    init_scale: float = 1.0  # α: every initial parameter × α (Omnigrok); the base init is U(±1/√fan_in); > 0
     first_layer: FirstLayer = FirstLayer.onehot  # same math, two speeds; see FirstLayer
     # onehot only: build the one-hot of the constant full-batch train inputs once, not every step (R·N·T·V floats)
     onehot_cache: bool = True
     dtype: DType = DType.float32  # parameters and forward pass
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("init_scale",)  # per-member keys (population.grid.model)
 
     def __post_init__(self) -> None:
         check(self.depth >= 1, "depth", self.depth, "an integer >= 1")
         check(self.width >= 1, "width", self.width, "an integer >= 1")
-        check(self.init_scale > 0, "init_scale", self.init_scale, "a number > 0")
+        check_init_scale(self.init_scale)
 
 
 class Norm(enum.Enum):
@@ -345,6 +351,8 @@ class TransformerConfig(ModelSchema):
     embedding_std: float = 1.0
     impl: TransformerImpl = TransformerImpl.auto  # which population path computes it (same numbers); see TransformerImpl
     dtype: DType = DType.float32  # parameters and forward pass
+    init_scale: float = 1.0  # α: every initial parameter × α after the init above (Omnigrok); > 0
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("init_scale",)  # per-member keys (population.grid.model)
 
     def check_data(self, shape: DataShape, task: str) -> None:
         super().check_data(shape, task)
@@ -374,6 +382,7 @@ class TransformerConfig(ModelSchema):
                                                f"has Prieto et al.'s layout only)")
             check(self.positional != Positional.sinusoidal, "positional", self.positional.value,
                   "learned or none with dropout > 0 or impl=batched")
+        check_init_scale(self.init_scale)
 
 
 @dataclass
@@ -388,11 +397,14 @@ class QuadraticConfig(ModelSchema):
     dropout: float = 0.0  # probability of zeroing a pre-activation before the square (train only), in [0, 1)
     batch_norm: bool = False  # batch norm after the square, statistics per member over the batch
     dtype: DType = DType.float32  # parameters and forward pass
+    init_scale: float = 1.0  # α: every initial parameter × α after the init above (Omnigrok); > 0
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("init_scale",)  # per-member keys (population.grid.model)
 
     def __post_init__(self) -> None:
         check(self.width >= 1, "width", self.width, "an integer >= 1")
         check(self.init_std is None or self.init_std > 0, "init_std", self.init_std, "null or a number > 0")
         check(0 <= self.dropout < 1, "dropout", self.dropout, "a number in [0, 1)")
+        check_init_scale(self.init_scale)
 
 
 @dataclass
@@ -404,10 +416,17 @@ class TwoLayerReluConfig(ModelSchema):
     width: int = 100  # m, hidden neurons, even, >= 2 (the paper: 1000)
     init_std: float = 1e-15  # ω, std of the Gaussian init of W, > 0 (the paper: 1e-15, needs float64)
     dtype: DType = DType.float64  # parameters and forward pass; float64 keeps updates ~lr·grad of 1e-16 exact
+    init_scale: float = 1.0  # α: every initial parameter × α after the init above (W only: the output signs are fixed) (Omnigrok); > 0
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("init_scale",)  # per-member keys (population.grid.model)
 
     def __post_init__(self) -> None:
         check(self.width >= 2 and self.width % 2 == 0, "width", self.width, "an even integer >= 2")
         check(self.init_std > 0, "init_std", self.init_std, "a number > 0")
+        check_init_scale(self.init_scale)
+
+
+def check_init_scale(init_scale: float) -> None:
+    check(init_scale > 0, "init_scale", init_scale, "a number > 0")
 
 
 # --------------------------------------------------------------------------------------------------- optimizers
@@ -436,6 +455,8 @@ class OptimizerConfig:
     grokfast_alpha: float = 0.98  # Grokfast-EMA momentum α of the slow gradient, in [0, 1)
     # Grokfast-MA window w, >= 1 (their default 100): keeps w gradient copies (w × the parameters' memory)
     grokfast_window: int = 100
+    # keys population.grid.optimizer.<key> may vary per member: every number but grokfast_window (a buffer's length)
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ("lr", "weight_decay", "warmup_steps", "grokfast_lambda", "grokfast_alpha")
 
     def __post_init__(self) -> None:
         check(self.lr > 0, "lr", self.lr, "a number > 0")
@@ -453,6 +474,7 @@ class AdamWConfig(OptimizerConfig):
     beta1: float = 0.9  # in [0, 1)
     beta2: float = 0.98  # in [0, 1)
     eps: float = 1e-8  # > 0
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = (*OptimizerConfig.GRIDDABLE, "beta1", "beta2", "eps")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -476,6 +498,7 @@ class SGDConfig(OptimizerConfig):
     name: str = "sgd"
     weight_decay: float = 0.0  # L2 added to the gradient (PyTorch SGD semantics), >= 0
     momentum: float = 0.0  # heavy ball, no dampening, in [0, 1)
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = (*OptimizerConfig.GRIDDABLE, "momentum")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -501,6 +524,7 @@ class PerpSGDConfig(SGDConfig):
 class LossConfig:
     name: str = MISSING  # registry key = the YAML file's name (softmax_ce | stablemax_ce | mse), checked vs loss=<name>
     dtype: DType = DType.float32  # logits are cast to this dtype before normalisation and loss; SC metrics use it too
+    GRIDDABLE: ClassVar[Tuple[str, ...]] = ()  # the loss has no per-member keys
 
 
 # --------------------------------------------------------------------------------------------------- training
@@ -547,22 +571,39 @@ class TrainConfig:
         check(self.checkpoint_every_s > 0, "checkpoint_every_s", self.checkpoint_every_s, "a number > 0")
 
 
-@dataclass
-class OptimizerGrid:
-    lr: Optional[List[float]] = None  # one member per (seed, lr, weight_decay) combination
-    weight_decay: Optional[List[float]] = None
+GROUP_SCHEMAS: Dict[str, Dict[str, type]] = {
+    "task": {"modular": ModularTaskConfig, "s5": S5TaskConfig, "sparse_parity": SparseParityConfig,
+             "xor_clusters": XorClustersTaskConfig},
+    "model": {"mlp": MLPConfig, "transformer": TransformerConfig, "quadratic": QuadraticConfig,
+              "two_layer_relu_fixed_output": TwoLayerReluConfig},
+    "optimizer": {"adamw": AdamWConfig, "adam": AdamConfig, "sgd": SGDConfig, "perp_adamw": PerpAdamWConfig,
+                  "perp_sgd": PerpSGDConfig},
+    "loss": {"loss": LossConfig},
+}
 
 
-@dataclass
-class GridConfig:
-    optimizer: OptimizerGrid = field(default_factory=OptimizerGrid)
+# --------------------------------------------------------------------------------------------------- population
+GRID_GROUPS = ("task", "model", "optimizer")  # the groups with per-member keys, in the members table's product order
+
+
+def grid_schema(group: str) -> type:
+    """population.grid.<group>: one optional list per key of any of the group's schemas (first-seen order), so Hydra
+    rejects a key no schema has (listing these) and `check_grid` explains why a key of the chosen schema is refused
+    (not gridable: it changes shapes) or out of range. A list of values makes one member per value (× seeds × the
+    other lists); null = the group's own scalar value for every member."""
+    names = dict.fromkeys(f.name for schema in GROUP_SCHEMAS[group].values() for f in fields(schema) if f.name != "name")
+    return make_dataclass(f"{group.title()}Grid", [(n, Optional[List[Any]], None) for n in names])
+
+
+GRID_SCHEMAS = {g: grid_schema(g) for g in GRID_GROUPS}
+GridConfig = make_dataclass("GridConfig", [(g, node, field(default_factory=node)) for g, node in GRID_SCHEMAS.items()])
 
 
 @dataclass
 class PopulationConfig:
-    """Members trained together as one batched model: seeds × the grid below."""
+    """Members trained together as one batched model: seeds × the product of the grid's lists."""
 
-    grid: GridConfig = field(default_factory=GridConfig)
+    grid: GridConfig = field(default_factory=GridConfig)  # population.grid.<group>.<key>=[v1, v2, ...]; see grid_schema
     # members trained at once: null = all; an integer N >= 1 = chunks of N trained one after another (same outputs);
     # auto = as many as fit in free device memory (measured on a trial step; all at once on CPU)
     chunk: Any = None
@@ -570,10 +611,6 @@ class PopulationConfig:
     def __post_init__(self) -> None:  # checked here, where the full key is known
         ok = self.chunk is None or self.chunk == "auto" or (isinstance(self.chunk, int) and self.chunk >= 1)
         check(ok and not isinstance(self.chunk, bool), "chunk", self.chunk, "null, auto or an integer >= 1")
-        for lr in self.grid.optimizer.lr or []:
-            check(lr > 0, "grid.optimizer.lr", lr, "numbers > 0")
-        for wd in self.grid.optimizer.weight_decay or []:
-            check(wd >= 0, "grid.optimizer.weight_decay", wd, "numbers >= 0")
 
 
 # --------------------------------------------------------------------------------------------------- watching
@@ -665,17 +702,6 @@ class Config:
     expect: Optional[List[Any]] = None
 
 
-GROUP_SCHEMAS: Dict[str, Dict[str, type]] = {
-    "task": {"modular": ModularTaskConfig, "s5": S5TaskConfig, "sparse_parity": SparseParityConfig,
-             "xor_clusters": XorClustersTaskConfig},
-    "model": {"mlp": MLPConfig, "transformer": TransformerConfig, "quadratic": QuadraticConfig,
-              "two_layer_relu_fixed_output": TwoLayerReluConfig},
-    "optimizer": {"adamw": AdamWConfig, "adam": AdamConfig, "sgd": SGDConfig, "perp_adamw": PerpAdamWConfig,
-                  "perp_sgd": PerpSGDConfig},
-    "loss": {"loss": LossConfig},
-}
-
-
 def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
@@ -754,3 +780,46 @@ def validate(cfg: DictConfig, choices: Optional[Mapping] = None) -> None:
             split_from_file(cfg.task.split_file, members(cfg)["seed"].tolist(), pairs, cfg.task.p)
         except ConfigError as err:
             raise err.under("task") from None
+    check_grid(cfg)
+
+
+def grid_values(cfg) -> Dict[str, list]:
+    """{'<group>.<key>': [values]} of every grid list that is set, in the members table's product order: groups as in
+    GRID_GROUPS, keys in grid_schema order. Works on a saved .hydra/config.yaml (plain DictConfig) too."""
+    out = {}
+    for group in GRID_GROUPS:
+        node = OmegaConf.select(cfg, f"population.grid.{group}")
+        for key, values in (node.items() if node is not None else ()):
+            if values is not None:
+                out[f"{group}.{key}"] = list(values)
+    return out
+
+
+def check_grid(cfg) -> None:
+    """Every population.grid list: a key the chosen schema lets vary per member (its GRIDDABLE allow-list), not empty,
+    distinct numbers, each value accepted by the schema's own __post_init__ range checks."""
+    for name, values in grid_values(cfg).items():
+        group, key = name.split(".")
+        full, base = f"population.grid.{name}", OmegaConf.to_object(cfg[group])
+        gridable = type(base).GRIDDABLE
+        allowed = ", ".join(gridable) or "none"
+        if key not in {f.name for f in fields(base)}:
+            raise ConfigError(full, values, f"keys of {group}={cfg[group].name}: {allowed}")
+        if key not in gridable:
+            raise ConfigError(full, values, f"per-member keys of {group}={cfg[group].name}: {allowed}; {group}.{key} "
+                                            f"changes tensor shapes or what is built: sweep it as a Hydra job axis, "
+                                            f"-m {group}.{key}=<a>,<b>")
+        check(len(values) > 0, full, values, "a non-empty list of numbers (or null: the config's own value)")
+        for v in values:
+            check(isinstance(v, (int, float)) and not isinstance(v, bool), full, v, "numbers")
+            try:
+                one = replace(base, **{key: v})  # the schema's own range checks, value by value
+                if group == "task":
+                    one.data_shape()  # e.g. a train fraction that leaves a split empty
+            except ConfigError as err:
+                raise ConfigError(full, v, err.allowed) from None
+        check(len(set(values)) == len(values), full, values, "distinct numbers")
+        if key == "train_fraction" and OmegaConf.select(cfg, "model.batch_norm") is True:
+            # the sets would be padded to the longest, and padded samples would enter the batch statistics
+            raise ConfigError(full, values, "a Hydra job axis with model.batch_norm=true (padded samples would enter "
+                                            f"the batch statistics): -m {name}=<a>,<b>")

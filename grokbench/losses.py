@@ -46,3 +46,12 @@ NORMALISED_LOGITS = {"softmax_ce": lambda z: z, "stablemax_ce": stablemax_log_s}
 
 def per_sample_loss(cfg, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return LOSSES[cfg.name](logits.to(cfg.dtype.torch), y)
+
+
+def mean_loss(loss: torch.Tensor, mask=None) -> torch.Tensor:
+    """(R, N) per-sample losses → (R,) mean over each member's own samples, the loss a member trains on. mask (R, N)
+    marks the real samples of a padded set (population.grid over set sizes); a padded sample gets exactly zero
+    gradient (the where), a real one exactly 1/n_k, as the unpadded mean gives it."""
+    if mask is None:
+        return loss.mean(-1)
+    return torch.where(mask, loss, 0.0).sum(-1) / mask.sum(-1)

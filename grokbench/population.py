@@ -1,27 +1,83 @@
-"""A population = seeds × the per-member hyperparameter grid, trained as one batched model."""
+"""A population = seeds × the per-member hyperparameter grid, trained as one batched model.
+
+Member order: the product of every population.grid list, groups in the order task, model, optimizer and keys in the
+order of population.grid's schema (config.grid_schema), seed fastest. For lr and weight decay alone that is
+product(lr, weight_decay, seed), so member = (i_lr · n_wd + i_wd) · n_seeds + i_seed.
+"""
 import itertools
+from dataclasses import fields, replace
 from typing import Dict, NamedTuple
 
 import pandas as pd
 import torch
 
-from grokbench.config import seed_list
+from grokbench.config import GRID_SCHEMAS, grid_values, plain, seed_list
+
+ALWAYS = ("optimizer.lr", "optimizer.weight_decay")  # member columns of every run, gridded or not
+GRID_KEYS = [f"{group}.{f.name}" for group, schema in GRID_SCHEMAS.items() for f in fields(schema)]  # product order
 
 
 def members(cfg) -> pd.DataFrame:
-    """One row per member: member, seed, optimizer.lr, optimizer.weight_decay (grid values or the config's)."""
-    grid = cfg.population.grid.optimizer
-    lrs = list(grid.lr) if grid.lr is not None else [cfg.optimizer.lr]
-    wds = list(grid.weight_decay) if grid.weight_decay is not None else [cfg.optimizer.weight_decay]
-    rows = [
-        {"seed": seed, "optimizer.lr": float(lr), "optimizer.weight_decay": float(wd)}
-        for lr, wd, seed in itertools.product(lrs, wds, seed_list(cfg.seeds))
-    ]
+    """One row per member: member, seed, then one column per grid key (and optimizer.lr, optimizer.weight_decay
+    always), each holding the member's value (the config's own value for keys that are not gridded)."""
+    axes = {**{name: [config_value(cfg, name)] for name in ALWAYS}, **grid_values(cfg)}
+    axes = {name: axes[name] for name in sorted(axes, key=GRID_KEYS.index)}  # lr, wd at their place in that order
+    rows = []
+    for *values, seed in itertools.product(*axes.values(), seed_list(cfg.seeds)):
+        rows.append({"seed": seed, **{n: cast(cfg, n, v) for n, v in zip(axes, values)}})
     return pd.DataFrame(rows).rename_axis("member").reset_index()
+
+
+def config_value(cfg, name: str):
+    group, key = name.split(".")
+    return cfg[group][key]
+
+
+def cast(cfg, name: str, value):
+    """An integer key (e.g. a step count) stays an integer column; every other value is a float column."""
+    own = config_value(cfg, name)
+    return int(value) if isinstance(own, int) and not isinstance(own, bool) else float(value)
 
 
 def member_tensor(table: pd.DataFrame, column: str, device) -> torch.Tensor:
     return torch.tensor(table[column].to_numpy(), dtype=torch.float64, device=device)  # (R,)
+
+
+def member_values(cfg, table: pd.DataFrame, name: str, device) -> torch.Tensor:
+    """(R,) float64: the members table column `name` ('<group>.<key>') if gridded, else the config value for all."""
+    if name in table.columns:
+        return member_tensor(table, name, device)
+    return torch.full((len(table),), float(config_value(cfg, name)), dtype=torch.float64, device=device)
+
+
+def build_data(cfg, table: pd.DataFrame, device):
+    """The members' datasets. Members whose task values differ (train_fraction, corruption, ...) are built per group
+    of equal values from their own seeds' streams (so member k is what a standalone run of its seed and values
+    draws) and stacked; sets of different sizes are padded and masked (tasks.dataset.stack_padded)."""
+    from grokbench.tasks import build_task
+    from grokbench.tasks.dataset import stack_padded
+
+    keys = [c for c in table.columns if c.startswith("task.")]
+    if not keys:
+        return build_task(cfg.task, table["seed"].tolist(), device)
+    base, parts, positions = plain(cfg.task), [], []
+    for values, rows in table.reset_index(drop=True).groupby(keys, sort=False):
+        values = values if isinstance(values, tuple) else (values,)
+        task = replace(base, **{k.partition(".")[2]: getattr(v, "item", lambda: v)() for k, v in zip(keys, values)})
+        parts.append(build_task(task, rows["seed"].tolist(), "cpu"))
+        positions += rows.index.tolist()
+    data = stack_padded(parts)
+    return data.select(torch.tensor(positions).argsort()).to(device)  # back to member order
+
+
+@torch.no_grad()
+def scale_init(model, scale: torch.Tensor) -> None:
+    """Every parameter of member k × scale[k] (Omnigrok's α: "all weights × α at initialisation", Liu et al. 2023).
+    scale (R,); skipped where every member's α is 1, so those runs' numbers are untouched."""
+    if bool((scale == 1).all()):
+        return
+    for p in model.parameters():
+        p.mul_(scale.view(-1, *([1] * (p.dim() - 1))).to(p.dtype))
 
 
 def optimizer_hparams(cfg, table: pd.DataFrame, device) -> Dict[str, torch.Tensor]:
@@ -47,11 +103,11 @@ def build_population(cfg, table: pd.DataFrame, device) -> Population:
     """Data, model, optimizer and divergence state of the members in `table`, all on `device`."""
     from grokbench.models import build_model
     from grokbench.optim import build_optimizer
-    from grokbench.tasks import build_task
 
     seeds, R = table["seed"].tolist(), len(table)
-    data = build_task(cfg.task, seeds, device)
+    data = build_data(cfg, table, device)
     model = build_model(cfg.model, data, seeds, device)
+    scale_init(model, member_values(cfg, table, "model.init_scale", device))
     hparams = optimizer_hparams(cfg.optimizer, table, device)
     opt = build_optimizer(cfg.optimizer, model.parameters(), hparams)
     active = torch.ones(R, dtype=torch.bool, device=device)

@@ -13,16 +13,17 @@ import warnings
 import torch
 
 from grokbench.config import plain
-from grokbench.losses import per_sample_loss
+from grokbench.losses import mean_loss, per_sample_loss
 
 log = logging.getLogger("grokbench")
 WARMUP_STEPS = 3  # eager steps before capture: cuBLAS handles, autograd buffers and the one-hot cache exist by then
 
 
-def train_step(model, opt, loss_cfg, x, y, active, diverged_step, step) -> None:
-    """One optimizer step of every live member. x (R, N, T), y (R, N); active (R,) bool and diverged_step (R,) long
-    are updated in place; step (int or 0-d device tensor) is the number of steps taken before this one."""
-    loss = per_sample_loss(loss_cfg, model(x), y).mean(-1)  # (R,)
+def train_step(model, opt, loss_cfg, x, y, active, diverged_step, step, mask=None) -> None:
+    """One optimizer step of every live member. x (R, N, T), y (R, N); mask (R, N) bool marks each member's real
+    samples (None: all are real); active (R,) bool and diverged_step (R,) long are updated in place; step (int or
+    0-d device tensor) is the number of steps taken before this one."""
+    loss = mean_loss(per_sample_loss(loss_cfg, model(x), y), mask)  # (R,)
     # ALGO LOGIC: a member whose loss is not finite is frozen; the others' gradients never see it
     bad = active & ~torch.isfinite(loss)
     diverged_step.copy_(torch.where(bad, step, diverged_step))  # torch.where, not masked_fill_: no host sync
@@ -55,7 +56,7 @@ class Stepper:
             warnings.warn(f"train.compile=true captures CUDA graphs, which need a CUDA device; training eagerly "
                           f"on {device.type}")
 
-    def __call__(self, step: int, x: torch.Tensor, y: torch.Tensor) -> None:
+    def __call__(self, step: int, x: torch.Tensor, y: torch.Tensor, mask=None) -> None:
         self.calls += 1
         if self.graph is not None:
             self.graph.replay()  # full batch: x, y are the captured (constant) train tensors
@@ -65,10 +66,10 @@ class Stepper:
             self.want_graph = False  # one attempt per run
             if x is not self.last_x:  # minibatches: the model's input caches (one-hot) would go stale in a graph
                 warnings.warn("train.compile: only full-batch training is captured as a CUDA graph; training eagerly")
-            elif self.capture(step, x, y):
-                return self(step, x, y)
+            elif self.capture(step, x, y, mask):
+                return self(step, x, y, mask)
         self.last_x = x
-        train_step(self.model, self.opt, self.loss_cfg, x, y, self.active, self.diverged_step, step)
+        train_step(self.model, self.opt, self.loss_cfg, x, y, self.active, self.diverged_step, step, mask)
 
     def snapshot(self):
         return (copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.opt.state_dict()),
@@ -81,12 +82,12 @@ class Stepper:
         self.active.copy_(active)
         self.diverged_step.copy_(diverged_step)
 
-    def capture(self, step: int, x: torch.Tensor, y: torch.Tensor) -> bool:
+    def capture(self, step: int, x: torch.Tensor, y: torch.Tensor, mask=None) -> bool:
         snap = self.snapshot()
         try:
             self.base_opt.make_capturable()
             self.step_t = torch.tensor(step, dtype=torch.long, device=x.device)  # the graph counts steps itself
-            self.x_static, self.y_static = x, y
+            self.x_static, self.y_static, self.mask_static = x, y, mask
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):
@@ -123,5 +124,5 @@ class Stepper:
 
     def captured_step(self) -> None:
         train_step(self.model, self.opt, self.loss_cfg, self.x_static, self.y_static, self.active,
-                   self.diverged_step, self.step_t)
+                   self.diverged_step, self.step_t, self.mask_static)
         self.step_t += 1

@@ -68,25 +68,45 @@ def eval_steps(max_steps: int, every, log_points: int) -> set:
 
 
 class MinibatchSampler:
-    """Per-member shuffles from each member's own stream; (R, B) indices into that member's train set."""
+    """Per-member shuffles from each member's own stream → (R, B) indices into that member's train set, and a (R, B)
+    mask of real samples (None when every member draws B real ones).
 
-    def __init__(self, seeds, n_train: int, batch_size: int):
+    Each member draws batch_size of its own n_k samples per step, reshuffling when fewer than batch_size are left
+    (the ragged tail of an epoch is dropped), so its epochs are its own: a member with fewer samples starts new epochs
+    more often. A member with n_k <= batch_size trains on all its samples every step, in order (full batch, as a
+    standalone run of it would), the rest of its batch padding."""
+
+    def __init__(self, seeds, n_train, batch_size: int):
         self.gens = [generator(s, "batches") for s in seeds]
-        self.n, self.b, self.queue = n_train, batch_size, None
+        self.n, self.b = [int(n) for n in n_train], batch_size
+        self.groups = {}  # n → member positions drawing from n samples: one (R_n, ·) queue per group
+        for k, n in enumerate(self.n):
+            self.groups.setdefault(n, []).append(k)
+        self.queues = {n: None for n in self.groups}
 
-    def next(self, device) -> torch.Tensor:
-        if self.queue is None or self.queue.shape[1] < self.b:  # new epoch: drop the ragged tail
-            self.queue = torch.stack([torch.randperm(self.n, generator=g) for g in self.gens])
-        idx, self.queue = self.queue[:, : self.b], self.queue[:, self.b :]
-        return idx.to(device)
+    def next(self, device):
+        idx = torch.empty(len(self.n), self.b, dtype=torch.long)
+        for n, ks in self.groups.items():
+            if n <= self.b:
+                idx[ks] = torch.arange(self.b).clamp(max=n - 1)  # full batch; positions >= n are masked out
+                continue
+            queue = self.queues[n]
+            if queue is None or queue.shape[1] < self.b:  # new epoch: drop the ragged tail
+                queue = torch.stack([torch.randperm(n, generator=self.gens[k]) for k in ks])
+            idx[ks], self.queues[n] = queue[:, : self.b], queue[:, self.b :]
+        if min(self.n) >= self.b:
+            return idx.to(device), None
+        mask = torch.arange(self.b) < torch.tensor(self.n)[:, None]  # (R, B)
+        return idx.to(device), mask.to(device)
 
     def state_dict(self):
-        return {"gens": [g.get_state() for g in self.gens], "queue": self.queue}
+        return {"gens": [g.get_state() for g in self.gens], "queues": [self.queues[n] for n in self.groups]}
 
     def load_state_dict(self, sd):
         for g, s in zip(self.gens, sd["gens"]):
             g.set_state(s)
-        self.queue = sd["queue"]
+        queues = sd["queues"] if "queues" in sd else [sd["queue"]]  # checkpoints before per-size groups: one queue
+        self.queues = dict(zip(self.groups, queues))
 
 
 class Recorder:
@@ -174,8 +194,8 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: in
     device = resolve_device(cfg.device.value)
     seeds = table["seed"].tolist()
     data, model, opt, _, _, active, diverged_step = build_population(cfg, table, device)
-    R, n_train = len(table), data.y_train.shape[1]
-    full_batch = cfg.train.batch_size is None or cfg.train.batch_size >= n_train
+    R, n_train = len(table), data.train_size.tolist()  # each member's own train set size
+    full_batch = cfg.train.batch_size is None or cfg.train.batch_size >= max(n_train)
     sampler = None if full_batch else MinibatchSampler(seeds, n_train, cfg.train.batch_size)
     schedule = eval_steps(cfg.train.max_steps, cfg.train.eval_every, cfg.train.eval_log_points)
     recorder, step, streak = Recorder(table), 0, 0
@@ -250,12 +270,12 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: in
                         previous = catch_signals()  # those handlers returned (e.g. submitit logs SIGTERM): keep going
 
                 if sampler is None:
-                    x, y = data.x_train, data.y_train
+                    x, y, mask = data.x_train, data.y_train, data.train_mask
                 else:
-                    idx = sampler.next(device)  # (R, B)
+                    idx, mask = sampler.next(device)  # (R, B) each
                     rows = torch.arange(R, device=device)[:, None]
                     x, y = data.x_train[rows, idx], data.y_train[rows, idx]
-                take_step(step, x, y)  # forward, loss, freeze diverged members, backward, optimizer
+                take_step(step, x, y, mask)  # forward, loss, freeze diverged members, backward, optimizer
                 step += 1
 
                 if step in schedule:

@@ -67,10 +67,13 @@ def reference(tmp_path_factory):
 
 GROKFAST_MA = ("optimizer=adam", "optimizer.warmup_steps=10", "optimizer.grokfast_filter=ma",
                "optimizer.grokfast_window=5", "optimizer.grokfast_lambda=2")  # ring buffer, its counter, warmup
+# a member with 12 train samples (<= the batch: full batch, masked) and one with 72 (its own shuffle queue)
+PADDED_GRID = ("train.batch_size=16", "population.grid.task.train_fraction=[0.1,0.6]")
 
 
-@pytest.mark.parametrize("extra", [(), ("train.batch_size=16",), pytest.param(GROKFAST_MA, marks=pytest.mark.slow)],
-                         ids=["full_batch", "minibatch", "adam_warmup_grokfast_ma"])
+@pytest.mark.parametrize("extra", [(), ("train.batch_size=16",), pytest.param(GROKFAST_MA, marks=pytest.mark.slow),
+                                   pytest.param(PADDED_GRID, marks=pytest.mark.slow)],
+                         ids=["full_batch", "minibatch", "adam_warmup_grokfast_ma", "padded_grid_minibatch"])
 def test_killed_run_resumes_to_the_uninterrupted_tables(tmp_path, reference, extra):
     out = tmp_path / "run"
     args = ["run", *RUN, *extra, f"hydra.run.dir={out}"]

@@ -4,7 +4,10 @@
   group of swept values with the interquartile band (a group's members are its seeds), one colour per group, the
   group's grokking step (median step_test_95) dotted. `grokbench run` draws the same picture for its run.
 - heatmap_step_test_95.png: median step where test accuracy first reached 95 % over two swept axes (never = +inf,
-  drawn grey); heatmap_phase.png: the most common `phase` per cell, when the tables have that column.
+  drawn grey, labelled "never"); heatmap_phase.png: the most common `phase` per cell, when the tables have that column.
+- with --x alone, steps_test_95.png: that median step against x with its 25–75 % band (e.g. against train fraction).
+A single run with a population.grid works as a one-job sweep: its grid keys are member columns, so
+`grokbench plot RUN_DIR --x task.train_fraction --y optimizer.weight_decay` draws a phase diagram of one job.
 """
 from __future__ import annotations
 
@@ -170,6 +173,55 @@ def plot_heatmap(sweep: pd.DataFrame, x: str, y: str, column: str, path: Path, t
     plt.close(fig)
 
 
+def plot_steps(sweep: pd.DataFrame, x: str, by: List[str], column: str, path: Path, title: str) -> None:
+    """Median `column` (a step count) against x with the 25–75 % band over the members of each point, one line per
+    group of the other swept values; members that never reached it count as +inf (drawn on the "never" line at the
+    top), and each point is labelled reached/members."""
+    import matplotlib.pyplot as plt
+
+    from grokbench.analysis.summarize import quantile, steps_or_inf
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    finite = steps_or_inf(sweep[column])
+    finite = finite[np.isfinite(finite)]
+    top = (finite.max() if len(finite) else 10) * 2.0  # where "never" is drawn, above every finite step
+    groups = list(sweep.groupby(by, sort=True) if by else [((), sweep)])
+    colours = plt.get_cmap("tab10")
+    for i, (key, g) in enumerate(groups):
+        xs, q = [], []
+        for xv, cell in g.groupby(x, sort=True):
+            steps = steps_or_inf(cell[column])
+            xs.append(xv)
+            q.append([quantile(steps, k) for k in (0.25, 0.5, 0.75)] + [int(np.isfinite(steps).sum()), len(steps)])
+        q = np.array(q, dtype=float)
+        shown = np.where(np.isfinite(q[:, :3]), q[:, :3], top)  # +inf → the "never" row at the top
+        colour, reached = colours(i % 10), np.isfinite(q[:, 1])
+        ax.fill_between(xs, shown[:, 0], shown[:, 2], color=colour, alpha=0.2, lw=0)
+        ax.plot(xs, shown[:, 1], "--", color=colour, lw=0.8, alpha=0.6)  # links the reached points to the never ones
+        ax.plot(np.array(xs)[reached], shown[reached, 1], "o", color=colour, label=label(by, key) if by else None)
+        ax.plot(np.array(xs)[~reached], shown[~reached, 1], "x", color=colour, ms=9, mew=2)
+        for xv, med, hit, n in zip(xs, shown[:, 1], q[:, 3], q[:, 4]):
+            ax.annotate(f"{hit:.0f}/{n:.0f}", (xv, med), textcoords="offset points", xytext=(0, 8), ha="center",
+                        fontsize=8, color=colour)
+    ax.axhline(top, color="0.5", ls=":", lw=1)
+    ax.set_yscale("log")
+    low = (finite.min() if len(finite) else 1) / 1.5
+    ax.set_ylim(low, top * 1.5)
+    nice = [m * 10**k for k in range(0, 8) for m in (1, 2, 3, 5)]  # 1, 2, 3, 5, 10, 20, ... steps
+    ticks = [t for t in nice if low <= t < top / 1.3] + [top]  # "never" gets its own row, clear of the steps
+    ax.set_yticks(ticks, [f"{t:.0f}" for t in ticks[:-1]] + ["never"])
+    ax.yaxis.set_minor_formatter(plt.NullFormatter())
+    ax.set_xticks(sorted(sweep[x].dropna().unique()))
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{column}: median, 25–75 % band")
+    ax.set_title(f"{title}\nlabels: members that reached it / members; × = median never reached", fontsize=9)
+    ax.grid(alpha=0.3, which="major", lw=0.5)
+    if by:
+        ax.legend(fontsize=8)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv) -> int:
     import matplotlib
 
@@ -181,7 +233,8 @@ def main(argv) -> int:
     parser.add_argument("dir", type=Path, help="a sweep dir or a single run dir")
     parser.add_argument("--out", type=Path, help="where the PNGs go (default: DIR/plots)")
     parser.add_argument("--by", help="comma-separated columns that make the curve groups (default: the swept ones)")
-    parser.add_argument("--x", help="heatmap x axis (default: the first swept column)")
+    parser.add_argument("--x", help="heatmap x axis (default: the first swept column); alone: steps to 95 %% test "
+                                    "against x (one line per group of the other swept values)")
     parser.add_argument("--y", help="heatmap y axis (default: the second swept column)")
     args = parser.parse_args(argv)
     if not args.dir.is_dir():
@@ -193,7 +246,8 @@ def main(argv) -> int:
         return 2
     axes = swept(sweep)
     by = axes if args.by is None else [c for c in args.by.split(",") if c]
-    x, y = args.x or (axes[0] if axes else None), args.y or (axes[1] if len(axes) > 1 else None)
+    steps_plot = args.x is not None and args.y is None  # --x alone: steps-to-threshold against x
+    x, y = args.x or (axes[0] if axes else None), args.y or (axes[1] if len(axes) > 1 and not steps_plot else None)
     for key, value in (("--by", ",".join(by)), ("--x", x), ("--y", y)):
         bad = [c for c in (value or "").split(",") if c and c not in sweep.columns]
         if bad:
@@ -207,7 +261,11 @@ def main(argv) -> int:
     written = []
     plot_curves(load_curves(args.dir, sweep), by, out / "curves.png", title, sweep)
     written.append(out / "curves.png")
-    if x is not None and y is not None and x != y:
+    if steps_plot:
+        others = [c for c in by if c != x]
+        plot_steps(sweep, x, others, "step_test_95", out / "steps_test_95.png", title)
+        written.append(out / "steps_test_95.png")
+    elif x is not None and y is not None and x != y:
         for column in ("step_test_95", "phase"):
             if column in sweep.columns and (column != "phase" or sweep[column].notna().any()):  # phase: null at ξ = 0
                 what = "most common phase" if column == "phase" else f"median {column} (grey: never)"

@@ -18,9 +18,8 @@ from grokbench.chunking import SIZE_FILE, chunk_parts
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr
 from grokbench.models import build_model
-from grokbench.population import members
+from grokbench.population import build_data, members
 from grokbench.seeding import generator
-from grokbench.tasks import build_task
 from grokbench.train import resolve_device
 
 ORDERS = ("low_ipr", "high_ipr", "random")
@@ -51,7 +50,7 @@ def load_run(run_dir: Path, device: str = "cpu"):
         if OmegaConf.to_yaml(cfg, resolve=True) != ckpt["config"]:
             raise ValueError(f"{run_dir}: .hydra/overrides.yaml does not recompose the checkpoint's config")
         seeds = rows["seed"].tolist()
-        data = build_task(cfg.task, seeds, dev)
+        data = build_data(cfg, rows, dev)  # a grid over task keys: each member's own split, padded as trained
         model = build_model(cfg.model, data, seeds, dev)
         model.load_state_dict(ckpt["model"])
         yield cfg, rows, data, model

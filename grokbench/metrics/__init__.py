@@ -6,7 +6,7 @@ to call `evaluate`.
 import torch
 
 from grokbench.losses import per_sample_loss
-from grokbench.metrics.basic import accuracy, hit_fraction, weight_norms
+from grokbench.metrics.basic import accuracy, hit_fraction, sample_mean, weight_norms
 from grokbench.metrics.collapse import COLLAPSE_METRICS, collapse_metrics
 from grokbench.metrics.fourier import FOURIER_METRICS, gini_embed
 from grokbench.metrics.ipr import ipr_metrics
@@ -36,13 +36,14 @@ def evaluate(model, data, loss_cfg, nlm: bool = False, fourier: bool = False) ->
     train_logits, test_logits = model(data.x_train), model(data.x_test)  # (R, N, C)
     model.train(was_training)
     train_hit = train_logits.argmax(-1) == data.y_train  # (R, N_train) bool
+    real = data.train_mask if data.train_mask is not None else torch.ones_like(train_hit)  # padded sets: real samples
     out = {
-        "train_loss": per_sample_loss(loss_cfg, train_logits, data.y_train).mean(-1).float(),
-        "train_acc": hit_fraction(train_hit),  # accuracies: float64 count / n, exact (basic.hit_fraction)
-        "test_loss": per_sample_loss(loss_cfg, test_logits, data.y_test).mean(-1).float(),
-        "test_acc": accuracy(test_logits, data.y_test),
-        "train_acc_clean": hit_fraction(train_hit, ~data.corrupted),
-        "train_acc_corrupted": hit_fraction(train_hit, data.corrupted),
+        "train_loss": sample_mean(per_sample_loss(loss_cfg, train_logits, data.y_train), data.train_mask).float(),
+        "train_acc": hit_fraction(train_hit, data.train_mask),
+        "test_loss": sample_mean(per_sample_loss(loss_cfg, test_logits, data.y_test), data.test_mask).float(),
+        "test_acc": accuracy(test_logits, data.y_test, data.test_mask),
+        "train_acc_clean": hit_fraction(train_hit, ~data.corrupted & real),
+        "train_acc_corrupted": hit_fraction(train_hit, data.corrupted & real),
     }
     norms = weight_norms(model)
     out["weight_norm"] = norms.pop("total")

@@ -23,6 +23,15 @@ def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor = None) -
     return hit_fraction(logits.argmax(-1) == y, mask)
 
 
+def sample_mean(values: torch.Tensor, mask=None) -> torch.Tensor:
+    """Mean over each member's real samples, summed in float64: (R, N) → (R,) float64. float64 makes the sum exact
+    enough that a zero-padded set gives the same float32 mean as the unpadded one (member k == its standalone run)."""
+    values = values.double()
+    if mask is None:
+        return values.mean(-1)
+    return torch.where(mask, values, 0.0).sum(-1) / mask.sum(-1)
+
+
 def weight_norms(model) -> dict:
     """{'total': (R,), '<param name>': (R,)} — L2 norms per member, reducing every dim but the member dim."""
     squares = {name: p.detach().float().pow(2).flatten(1).sum(1) for name, p in model.named_parameters()}

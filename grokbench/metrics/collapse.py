@@ -8,7 +8,8 @@ descent direction −∇L lines up with the weights W.
 """
 import torch
 
-from grokbench.losses import NORMALISED_LOGITS, per_sample_loss
+from grokbench.losses import NORMALISED_LOGITS, mean_loss, per_sample_loss
+from grokbench.metrics.basic import hit_fraction, sample_mean
 
 COLLAPSE_METRICS = {
     "sc_fraction": "fraction of train samples whose normaliser Σ_j exp(z_j − max z) equals exactly 1 in the loss dtype "
@@ -20,22 +21,23 @@ COLLAPSE_METRICS = {
 # direction only scales the weights up (NLM; the paper sees ~0.9 on the output layer before SC)
 
 
-def sc_fraction(loss_cfg, logits: torch.Tensor) -> torch.Tensor:
-    """logits (R, N, C) → (R,): share of samples whose normaliser is exactly 1 in the loss dtype."""
+def sc_fraction(loss_cfg, logits: torch.Tensor, mask=None) -> torch.Tensor:
+    """logits (R, N, C) → (R,): share of samples whose normaliser is exactly 1 in the loss dtype (mask (R, N): the
+    real samples of a padded set, None = all)."""
     R = logits.shape[0]
     if loss_cfg.name not in NORMALISED_LOGITS:
         return torch.full((R,), float("nan"), device=logits.device)
     g = NORMALISED_LOGITS[loss_cfg.name](logits.to(loss_cfg.dtype.torch))  # (R, N, C) in the loss dtype
     normaliser = torch.exp(g - g.amax(-1, keepdim=True)).sum(-1)  # (R, N); same sum log_softmax takes
-    return (normaliser == 1).float().mean(-1)  # ALGO LOGIC: exactly 1, no tolerance: that is the collapse
+    return hit_fraction(normaliser == 1, mask).float()  # ALGO LOGIC: exactly 1, no tolerance: that is the collapse
 
 
-def zero_loss_fraction(loss_cfg, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (per_sample_loss(loss_cfg, logits, y) == 0).float().mean(-1)  # (R,)
+def zero_loss_fraction(loss_cfg, logits: torch.Tensor, y: torch.Tensor, mask=None) -> torch.Tensor:
+    return hit_fraction(per_sample_loss(loss_cfg, logits, y) == 0, mask).float()  # (R,)
 
 
-def logit_norm(logits: torch.Tensor) -> torch.Tensor:
-    return logits.float().norm(dim=-1).mean(-1)  # (R, N, C) → (R,)
+def logit_norm(logits: torch.Tensor, mask=None) -> torch.Tensor:
+    return sample_mean(logits.float().norm(dim=-1), mask).float()  # (R, N, C) → (R,)
 
 
 def nlm_cosines(model, data, loss_cfg) -> dict:
@@ -48,7 +50,7 @@ def nlm_cosines(model, data, loss_cfg) -> dict:
     was_training = model.training
     model.eval()
     with torch.enable_grad():
-        loss = per_sample_loss(loss_cfg, model(data.x_train), data.y_train).mean(-1)  # (R,)
+        loss = mean_loss(per_sample_loss(loss_cfg, model(data.x_train), data.y_train), data.train_mask)  # (R,)
         grads = torch.autograd.grad(loss.sum(), list(params.values()), allow_unused=True)  # members don't mix
     model.train(was_training)
     out = {}
@@ -63,9 +65,9 @@ def nlm_cosines(model, data, loss_cfg) -> dict:
 def collapse_metrics(model, data, loss_cfg, train_logits: torch.Tensor, nlm: bool) -> dict:
     """Everything above for the current parameters → {name: (R,)}; NLM cosines only when `nlm` (train.nlm_metrics)."""
     out = {
-        "sc_fraction": sc_fraction(loss_cfg, train_logits),
-        "zero_loss_fraction": zero_loss_fraction(loss_cfg, train_logits, data.y_train),
-        "logit_norm": logit_norm(train_logits),
+        "sc_fraction": sc_fraction(loss_cfg, train_logits, data.train_mask),
+        "zero_loss_fraction": zero_loss_fraction(loss_cfg, train_logits, data.y_train, data.train_mask),
+        "logit_norm": logit_norm(train_logits, data.train_mask),
     }
     if nlm:
         out.update(nlm_cosines(model, data, loss_cfg))

@@ -5,9 +5,9 @@ import torch
 from grokbench.seeding import generator
 
 
-def linear_init(seeds, name: str, fan_in: int, shape, scale: float = 1.0, dtype=torch.float32) -> torch.Tensor:
+def linear_init(seeds, name: str, fan_in: int, shape, dtype=torch.float32) -> torch.Tensor:
     """PyTorch's nn.Linear default, U(±1/√fan_in), drawn per member from its own stream → (R, *shape)."""
-    bound = scale / math.sqrt(fan_in)
+    bound = 1 / math.sqrt(fan_in)  # model.init_scale multiplies it later, for every model (population.scale_init)
     draws = [torch.rand(shape, generator=generator(s, f"init/{name}"), dtype=torch.float64) for s in seeds]
     return ((torch.stack(draws) * 2 - 1) * bound).to(dtype)
 

@@ -17,14 +17,14 @@ class MLP(nn.Module):
         self.cfg = cfg = plain(cfg)
         self.vocab_size, self.seq_len = data.vocab_size, data.seq_len
         self.act = ACTIVATIONS[cfg.activation.value]
-        dtype, width, scale = cfg.dtype.torch, cfg.width, cfg.init_scale
+        dtype, width = cfg.dtype.torch, cfg.width  # init_scale: applied to every model in population.scale_init
         n_in = self.seq_len * self.vocab_size  # the concatenated one-hot input width, e.g. 2p
 
         def weight(name, fan_in, fan_out):
-            return nn.Parameter(linear_init(seeds, name, fan_in, (fan_in, fan_out), scale, dtype))
+            return nn.Parameter(linear_init(seeds, name, fan_in, (fan_in, fan_out), dtype=dtype))
 
         def bias(name, fan_in, fan_out):
-            return nn.Parameter(linear_init(seeds, name, fan_in, (1, fan_out), scale, dtype)) if cfg.bias else None
+            return nn.Parameter(linear_init(seeds, name, fan_in, (1, fan_out), dtype=dtype)) if cfg.bias else None
 
         # (R, fan_in, fan_out) so that x @ W needs no transpose in the batched matmul
         self.w_in, self.b_in = weight("w_in", n_in, width), bias("b_in", n_in, width)

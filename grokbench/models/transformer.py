@@ -45,8 +45,8 @@ class Transformer(nn.Module):
             return nn.Parameter(tensor)
 
         def linear(name, fan_in, fan_out):  # nn.Linear's default init, weight (R, fan_in, fan_out), bias (R, fan_out)
-            return (param(linear_init(seeds, name, fan_in, (fan_in, fan_out), 1.0, dtype)),
-                    param(linear_init(seeds, name + "_b", fan_in, (fan_out,), 1.0, dtype)))
+            return (param(linear_init(seeds, name, fan_in, (fan_in, fan_out), dtype)),
+                    param(linear_init(seeds, name + "_b", fan_in, (fan_out,), dtype)))
 
         self.tok_emb = param(gaussian_init(seeds, "tok_emb", (V, d), cfg.embedding_std, dtype))  # (R, V, d)
         # positional=none (Prieto et al.'s code, tokens [a, b]): the read-out token b is told apart by its own query
