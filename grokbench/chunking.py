@@ -26,13 +26,19 @@ SIZE_FILE = Path("chunks") / "size.json"  # in the run dir: the decision of the 
 def fixed_chunk_size(cfg, run_dir: Path, n_members: int, device: torch.device) -> int:
     """Members per chunk as decided at the run's first start, whatever it decided (all at once included): a resume
     reads the decision back, because chunk=auto measured again (say, with less free memory) would slice the members
-    differently and so train them again from step 0."""
-    path = Path(run_dir) / SIZE_FILE
+    differently and so train them again from step 0. The decision names its config: another config's decision is
+    refused (store.RunDirError) before it could slice that config's members into chunk dirs of their own."""
+    from omegaconf import OmegaConf
+
+    path, config = Path(run_dir) / SIZE_FILE, OmegaConf.to_yaml(cfg, resolve=True)
     if path.exists():
-        return json.loads(path.read_text())["members_per_chunk"]
+        saved = json.loads(path.read_text())
+        if saved.get("config", config) != config:
+            raise store.RunDirError(f"{run_dir} holds a run of a different config; use a new output dir")
+        return saved["members_per_chunk"]
     size = chunk_size(cfg, n_members, device)
     path.parent.mkdir(parents=True, exist_ok=True)
-    store.write_json({"members_per_chunk": size}, path)
+    store.write_json({"members_per_chunk": size, "config": config}, path)
     return size
 
 

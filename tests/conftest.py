@@ -56,10 +56,10 @@ def interrupted_train(monkeypatch, cfg, out, at_step: int) -> None:
     from grokbench.step import Stepper
 
     class Dies(Stepper):
-        def __call__(self, step, x, y):
+        def __call__(self, step, x, y, mask=None):
             if step == at_step:
                 raise Interrupted
-            super().__call__(step, x, y)
+            super().__call__(step, x, y, mask)
 
     with monkeypatch.context() as patch:
         patch.setattr("grokbench.train.Stepper", Dies)

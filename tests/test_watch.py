@@ -9,11 +9,12 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import TINY, compose, grokbench
+from conftest import TINY, compose, grokbench, interrupted_train
+from grokbench.store import RunDirError
 from grokbench.status import read_status
 from grokbench.train import train
 
-LONG = ["device=cpu", "task.p=11", "model.width=16", "seeds=2", "train.max_steps=1000", "train.eval_every=50",
+LONG = ["device=cpu", "task.p=11", "model.width=16", "seeds=2", "train.max_steps=8000", "train.eval_every=400",
         "train.checkpoint_every_s=0.2", "train.plot=false"]
 
 
@@ -36,14 +37,21 @@ def watch_once(path):
     return r.stdout
 
 
-def test_failed_job_says_so(run, tmp_path):
+def test_failed_job_says_so(monkeypatch, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    interrupted_train(monkeypatch, compose(["train.checkpoint_every_s=1e-9"]), out, at_step=10)  # raises mid-run
+    status = read_status(out)
+    assert status["state"] == "failed" and "Interrupted" in status["error"]
+    assert "failed" in watch_once(out)
+
+
+def test_a_refused_rerun_leaves_the_finished_status(run):
     _, _, out = run()
     assert read_status(out)["state"] == "finished" and read_status(out)["step"] == 20
-    with pytest.raises(RuntimeError, match="different config"):
-        train(compose(["seeds=3"]), out)  # a dir holding another config's checkpoint: the job fails
-    status = read_status(out)
-    assert status["state"] == "failed" and "different config" in status["error"]
-    assert "failed" in watch_once(out)
+    with pytest.raises(RunDirError, match="different config"):
+        train(compose(["seeds=3"]), out)  # another config into a finished run's dir: refused before training
+    assert read_status(out)["state"] == "finished"  # that run did finish; the refusal is not its failure
 
 
 def test_running_stopped_preempted_finished_and_trackers_resume(tmp_path):
@@ -53,7 +61,7 @@ def test_running_stopped_preempted_finished_and_trackers_resume(tmp_path):
     proc = start(args)
     wait_for(lambda: (read_status(out) or {}).get("step", 0) > 0, proc)
     table = watch_once(out)
-    assert "running" in table and "/1000" in table
+    assert "running" in table and "/8000" in table
     proc.send_signal(signal.SIGKILL)  # no handler runs: status.json still says running, the process is gone
     proc.wait()
     assert read_status(out)["state"] == "running"
@@ -65,12 +73,12 @@ def test_running_stopped_preempted_finished_and_trackers_resume(tmp_path):
     proc.send_signal(signal.SIGTERM)  # checkpoint, then the default action ends the process
     proc.wait()
     status = read_status(out)
-    assert status["state"] == "preempted" and 0 < status["step"] < 1000
+    assert status["state"] == "preempted" and 0 < status["step"] < 8000
     assert "preempted" in watch_once(out)
 
     assert grokbench("run", *args).returncode == 0
     status = read_status(out)
-    assert status["state"] == "finished" and status["step"] == 1000 and status["steps_per_s"] > 0
+    assert status["state"] == "finished" and status["step"] == 8000 and status["steps_per_s"] > 0
     metrics = pd.read_parquet(out / "metrics.parquet")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -139,8 +139,8 @@ def member_state(net: TransformerNet, seed: int) -> dict:
             state[name] = torch.zeros_like(p)
         elif name.endswith(".weight"):  # nn.Linear (out, in): drawn as (in, out) like the batched path, transposed
             fan_out, fan_in = p.shape
-            state[name] = linear_init([seed], names[name], fan_in, (fan_in, fan_out), 1.0, dtype)[0].T.contiguous()
+            state[name] = linear_init([seed], names[name], fan_in, (fan_in, fan_out), dtype=dtype)[0].T.contiguous()
         else:  # a linear bias, fan_in of its weight
             fan_in = net.get_parameter(name[: -len("bias")] + "weight").shape[1]
-            state[name] = linear_init([seed], names[name], fan_in, tuple(p.shape), 1.0, dtype)[0]
+            state[name] = linear_init([seed], names[name], fan_in, tuple(p.shape), dtype=dtype)[0]
     return state
