@@ -1,5 +1,7 @@
 """Member i == a standalone run of seed i, for everything that trains and was added for Prieto et al. 2025:
 ⊥AdamW, ⊥SGD, Grokfast, StableMax, the transformer (dropout ON: per-member masks) and sparse parity."""
+import json
+
 import numpy as np
 import pytest
 
@@ -60,6 +62,9 @@ def test_transformer_resumes_its_dropout_stream(tmp_path):
     ckpt["finished"] = False
     ckpt["config"] = ckpt["config"].replace("max_steps: 10", "max_steps: 20")
     torch.save(ckpt, out / "checkpoint.pt")
+    decision = json.loads((out / "chunks" / "size.json").read_text())  # the chunk decision names its config too
+    decision["config"] = decision["config"].replace("max_steps: 10", "max_steps: 20")
+    (out / "chunks" / "size.json").write_text(json.dumps(decision))
     train(compose_config(overrides), out)
     resumed = pd.read_parquet(out / "metrics.parquet")
     np.testing.assert_allclose(resumed["train_loss"].to_numpy(), whole["train_loss"].to_numpy(), rtol=1e-6)
