@@ -23,20 +23,37 @@ MEMORY_FRACTION = 0.8  # headroom for the allocator's fragmentation and the call
 SIZE_FILE = Path("chunks") / "size.json"  # in the run dir: the decision of the first start
 
 
+def recorded_config(run_dir: Path):
+    """The config (resolved YAML) of the run a dir holds: its chunk decision's, else its checkpoint's; None if none."""
+    run_dir = Path(run_dir)
+    if (run_dir / SIZE_FILE).exists():
+        saved = json.loads((run_dir / SIZE_FILE).read_text()).get("config")
+        if saved is not None:
+            return saved
+    ckpt = store.load_checkpoint(run_dir / store.CHECKPOINT_FILE)  # refuses pickled objects (RunDirError)
+    return None if ckpt is None else ckpt["config"]
+
+
+def check_run_dir(config: str, run_dir: Path) -> None:
+    """store.RunDirError unless run_dir is empty of runs or holds a run of this very config (resolved YAML)."""
+    recorded = recorded_config(run_dir)
+    if recorded is not None and recorded != config:
+        raise store.RunDirError(f"{run_dir} holds a run of a different config; use a new output dir")
+
+
 def fixed_chunk_size(cfg, run_dir: Path, n_members: int, device: torch.device) -> int:
     """Members per chunk as decided at the run's first start, whatever it decided (all at once included): a resume
     reads the decision back, because chunk=auto measured again (say, with less free memory) would slice the members
-    differently and so train them again from step 0. The decision names its config: another config's decision is
-    refused (store.RunDirError) before it could slice that config's members into chunk dirs of their own."""
+    differently and so train them again from step 0. Another config's run dir is refused (store.RunDirError) before
+    anything is written into it; a dir whose checkpoint predates the recorded decision trained all at once."""
     from omegaconf import OmegaConf
 
     path, config = Path(run_dir) / SIZE_FILE, OmegaConf.to_yaml(cfg, resolve=True)
+    check_run_dir(config, run_dir)
     if path.exists():
-        saved = json.loads(path.read_text())
-        if saved.get("config", config) != config:
-            raise store.RunDirError(f"{run_dir} holds a run of a different config; use a new output dir")
-        return saved["members_per_chunk"]
-    size = chunk_size(cfg, n_members, device)
+        return json.loads(path.read_text())["members_per_chunk"]
+    has_run = (Path(run_dir) / store.CHECKPOINT_FILE).exists()
+    size = n_members if has_run else chunk_size(cfg, n_members, device)
     path.parent.mkdir(parents=True, exist_ok=True)
     store.write_json({"members_per_chunk": size, "config": config}, path)
     return size
@@ -87,7 +104,7 @@ def member_bytes(cfg, device: torch.device) -> float:
     torch.cuda.reset_peak_memory_stats(device)
     data, model, opt, _, _, active, diverged = build_population(cfg, table, device)
     train_step(model, opt, cfg.loss, data.x_train, data.y_train, active, diverged, 0, data.train_mask)
-    evaluate(model, data, cfg.loss, cfg.train.nlm_metrics)  # NLM adds a backward pass: measure it too
+    evaluate(model, data, cfg.loss, cfg.train.nlm_metrics, cfg.train.fourier_metrics)  # NLM adds a backward pass: measure it too
     torch.cuda.synchronize(device)
     peak = torch.cuda.max_memory_allocated(device) - base
     del data, model, opt

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from pathlib import Path
 from typing import List
 
 from hydra import compose, initialize_config_module
@@ -68,7 +69,20 @@ def preflight(overrides: List[str], multirun: bool) -> None:
         validate(compose_config([o.input_line for o in parsed if not o.is_sweep_override()]))
         return
     for combo in sweep_combinations(overrides, multirun):
-        validate(compose_config(combo, return_hydra_config=True))
+        cfg = compose_config(combo, return_hydra_config=True)
+        validate(cfg)
+        if not multirun:  # rerun into an explicit hydra.run.dir: refused before Hydra rewrites its .hydra/ files
+            check_rerun(cfg)
+
+
+def check_rerun(cfg) -> None:
+    """A run dir that already holds a run must hold this config's (a resume), else store.RunDirError."""
+    from grokbench.chunking import check_run_dir
+
+    run_dir = Path(cfg.hydra.run.dir)
+    if run_dir.is_dir():
+        job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])  # what the job trains, as train.py sees it
+        check_run_dir(OmegaConf.to_yaml(job_cfg, resolve=True), run_dir)
 
 
 def one_line(err: BaseException) -> str:

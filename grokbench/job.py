@@ -53,8 +53,11 @@ def hydra_main(cfg) -> float:
         from grokbench.analysis.plots import plot_run
 
         start = time.perf_counter()
-        path = plot_run(out_dir, summary)
-        log.info(f"curves: {path} ({time.perf_counter() - start:.1f} s)")
+        try:  # the results are safe on disk: a picture that cannot be drawn must not fail the job (or its trial)
+            path = plot_run(out_dir, summary)
+            log.info(f"curves: {path} ({time.perf_counter() - start:.1f} s)")
+        except Exception as err:
+            log.warning(f"could not draw {out_dir / 'plots'}: {err}; `grokbench plot {out_dir}` retries")
     value = objective(summary, cfg.search.objective.value, cfg.train.max_steps)
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         log.info(f"search.objective {cfg.search.objective.value} = {value:g}")

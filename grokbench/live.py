@@ -15,6 +15,7 @@ class Live:
         self.cfg, self.run_dir, self.table = cfg, Path(run_dir), table
         self.status = Status(run_dir, cfg.train.max_steps, len(table), chunks)
         self.trackers = None  # opened by the first begin(): a rerun of a finished job opens none
+        self.started = False  # set once the run dir is known to be this config's and training sets up (train.py)
 
     def begin(self, chunk: int, step: int) -> None:
         """A chunk (or the whole population) starts training at `step` (0, or where its checkpoint left off)."""
@@ -45,8 +46,8 @@ class Live:
         self.status.write("finished", self.status.last_step)
 
     def fail(self, err: Exception) -> None:
-        if self.trackers is None and self.status.path.exists():
-            return  # refused before training (e.g. another config's checkpoint): the dir's status is not ours to touch
+        if not self.started and self.status.path.exists():
+            return  # refused before training (e.g. another config's run): the dir's status is not ours to touch
         self.status.write("failed", self.status.last_step or 0, error=f"{type(err).__name__}: {err}"[:500])
         if self.trackers is not None:
             self.trackers.close()

@@ -157,7 +157,11 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
 
 def train_parts(cfg, parts, out_dir: Path, record, live: Live) -> pd.DataFrame:
     """Each chunk part in turn, then one table per kind for the run, as if all had trained at once."""
-    summaries = [train_members(cfg, rows, part_dir, live, k, record.start) for k, (rows, part_dir) in enumerate(parts)]
+    def starting() -> None:  # a part is about to set up: this dir's run is ours (run.json, and a failure is ours)
+        record.start()
+        live.started = True
+
+    summaries = [train_members(cfg, rows, part_dir, live, k, starting) for k, (rows, part_dir) in enumerate(parts)]
     if len(parts) == 1:
         record.end()
         return summaries[0]

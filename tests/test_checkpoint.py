@@ -56,3 +56,31 @@ def test_resume_drops_metric_rows_written_after_the_checkpoint(tmp_path, monkeyp
     train(cfg, tmp_path / "whole")
     pd.testing.assert_frame_equal(pd.read_parquet(out / "metrics.parquet"),
                                   pd.read_parquet(tmp_path / "whole" / "metrics.parquet"))
+
+
+def files_of(run_dir):
+    return {p.relative_to(run_dir): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+
+
+def test_another_config_into_a_run_dir_leaves_every_file_as_it_was(tmp_path):
+    out = tmp_path / "run"
+    assert grokbench("run", *TINY, "train.plot=false", f"hydra.run.dir={out}").returncode == 0
+    before = files_of(out)
+    r = grokbench("run", *TINY, "seeds=3", "train.plot=false", f"hydra.run.dir={out}")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "different config" in r.stderr
+    assert files_of(out) == before  # .hydra/ included: refused before Hydra rewrites it
+
+
+def test_a_dir_whose_checkpoint_has_no_chunk_decision_is_checked_before_anything_is_written(tmp_path):
+    from grokbench.store import RunDirError
+
+    out = tmp_path / "run"
+    out.mkdir()
+    train(compose(), out)
+    (out / "chunks" / "size.json").unlink()  # as a run dir from before the decision was recorded
+    before = files_of(out)
+    with pytest.raises(RunDirError, match="different config"):
+        train(compose(["seeds=3"]), out)
+    assert files_of(out) == before  # no chunk decision of the refused config, no status change
+    train(compose(), out)  # its own config still continues (here: already finished)
+    assert '"members_per_chunk": 2' in (out / "chunks" / "size.json").read_text()  # it trained all at once
