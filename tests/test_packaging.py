@@ -8,8 +8,10 @@ from conftest import REPO
 
 
 def test_wheel_contains_every_config(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(REPO)], check=True, timeout=300)
+    # build isolation: pip brings the build backend pyproject.toml names, so the test does not depend on the
+    # setuptools this venv happens to have (a venv's own 65.x cannot build wheels without the `wheel` package)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+                   check=True, timeout=300)
     wheel = next(tmp_path.glob("grokbench-*.whl"))
     shipped = {n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".yaml")}
     on_disk = {str(Path("grokbench") / p.relative_to(REPO / "grokbench"))
