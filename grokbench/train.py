@@ -83,21 +83,24 @@ class MinibatchSampler:
         for k, n in enumerate(self.n):
             self.groups.setdefault(n, []).append(k)
         self.queues = {n: None for n in self.groups}
+        # the same every step: which batch positions hold real samples (None: all do), and the small sets' indices
+        self.mask = None if min(self.n) >= self.b else torch.arange(self.b) < torch.tensor(self.n)[:, None]  # (R, B)
+        self.all_of = {n: torch.arange(self.b).clamp(max=n - 1) for n in self.groups if n <= self.b}
+        self.device_mask = None
 
     def next(self, device):
         idx = torch.empty(len(self.n), self.b, dtype=torch.long)
         for n, ks in self.groups.items():
             if n <= self.b:
-                idx[ks] = torch.arange(self.b).clamp(max=n - 1)  # full batch; positions >= n are masked out
+                idx[ks] = self.all_of[n]  # full batch; positions >= n are masked out
                 continue
             queue = self.queues[n]
             if queue is None or queue.shape[1] < self.b:  # new epoch: drop the ragged tail
                 queue = torch.stack([torch.randperm(n, generator=self.gens[k]) for k in ks])
             idx[ks], self.queues[n] = queue[:, : self.b], queue[:, self.b :]
-        if min(self.n) >= self.b:
-            return idx.to(device), None
-        mask = torch.arange(self.b) < torch.tensor(self.n)[:, None]  # (R, B)
-        return idx.to(device), mask.to(device)
+        if self.mask is not None and self.device_mask is None:
+            self.device_mask = self.mask.to(device)  # copied to the device once, not every step
+        return idx.to(device), self.device_mask
 
     def state_dict(self):
         return {"gens": [g.get_state() for g in self.gens], "queues": [self.queues[n] for n in self.groups]}
@@ -201,6 +204,7 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: in
     R, n_train = len(table), data.train_size.tolist()  # each member's own train set size
     full_batch = cfg.train.batch_size is None or cfg.train.batch_size >= max(n_train)
     sampler = None if full_batch else MinibatchSampler(seeds, n_train, cfg.train.batch_size)
+    rows = torch.arange(R, device=device)[:, None]  # (R, 1): member k's batch indices select its own samples
     schedule = eval_steps(cfg.train.max_steps, cfg.train.eval_every, cfg.train.eval_log_points)
     recorder, step, streak = Recorder(table), 0, 0
     snaps = (Snapshots(snapshot_steps(schedule, cfg.train.snapshots), table, model)
@@ -277,7 +281,6 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: in
                     x, y, mask = data.x_train, data.y_train, data.train_mask
                 else:
                     idx, mask = sampler.next(device)  # (R, B) each
-                    rows = torch.arange(R, device=device)[:, None]
                     x, y = data.x_train[rows, idx], data.y_train[rows, idx]
                 take_step(step, x, y, mask)  # forward, loss, freeze diverged members, backward, optimizer
                 step += 1
