@@ -10,7 +10,8 @@ Printed per R: steps/s, member-steps/s, peak device memory, achieved matmul TFLO
 grokbench member-steps/s ÷ bare single steps/s and ÷ bare population member-steps/s. train.tf32=true and
 model.dtype=bfloat16 apply to every contender (the TF32 switch is process-wide; the bare loops take the model's
 dtype), so they show what a precision would buy. --versus OVERRIDE times a second config with the same member count in
-the same alternating blocks (a grid of G values × S seeds against S·G seeds of one value). Steps only: evaluation runs on
+the same alternating blocks (a grid of G values × S seeds against S·G seeds of one value, or against the same grid
+trained another way, e.g. --versus population.chunk=N). Steps only: evaluation runs on
 the config's schedule in a real run, and costs what `evaluate` costs there. Bare versions exist for the MLP with
 AdamW/SGD and full batch; other models are compared with grokbench's own R=1 (`vs_grokbench_1`).
 """
@@ -53,12 +54,12 @@ def device_name(device) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-def build(cfg, device):
-    """What train_members builds: members, data, model, optimizer, and the step (grokbench/step.py)."""
-    from grokbench.population import build_population, members
+def build(cfg, table, device):
+    """What train_members builds for the members in `table`: data, model, optimizer, and the step
+    (grokbench/step.py)."""
+    from grokbench.population import build_population
     from grokbench.step import Stepper
 
-    table = members(cfg)
     data, model, opt, lr, wd, active, diverged = build_population(cfg, table, device)
     stepper = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged, device, cfg.train.tf32)
     return table, data, model, opt, lr, wd, stepper
@@ -74,17 +75,24 @@ def matmul_flops(fn) -> int:
 
 
 def grokbench_runner(cfg, device):
-    """The population of cfg and a function that takes one of its training steps (on the CPU thread count train()
-    trains with, grokbench/threads.py)."""
-    table, data, model, opt, lr, wd, stepper = build(cfg, device)
+    """The parts cfg's members train in (population.chunk, and on CPU one part per set size of a train-fraction grid:
+    grokbench/chunking.py), each built as train_members builds it, and a function that takes one training step of
+    every part (on the CPU thread count train() trains with, grokbench/threads.py)."""
+    from grokbench.chunking import chunk_size
+    from grokbench.population import members
+
+    table = members(cfg)
+    size = chunk_size(cfg, table, device)
+    parts = [build(cfg, table.iloc[i : i + size], device) for i in range(0, len(table), size)]
     counter = {"step": 0}
 
     def grokbench_step():
         with one_thread_per_member(device):
-            stepper(counter["step"], data.x_train, data.y_train, data.train_mask)
+            for _, data, *_, stepper in parts:
+                stepper(counter["step"], data.x_train, data.y_train, data.train_mask)
         counter["step"] += 1
 
-    return (table, data, model, opt, lr, wd, stepper), grokbench_step
+    return parts, grokbench_step
 
 
 def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines: bool, versus=None) -> dict:
@@ -92,8 +100,8 @@ def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines:
     value against a population.grid of G values × S seeds)."""
     from grokbench.baselines import BarePopulation, BareSingle, supported
 
-    (table, data, model, opt, lr, wd, stepper), grokbench_step = grokbench_runner(cfg, device)
-    R = len(table)
+    parts, grokbench_step = grokbench_runner(cfg, device)
+    (_, data, model, opt, lr, wd, stepper), R = parts[0], sum(len(part[0]) for part in parts)
     flops = matmul_flops(grokbench_step)  # one real step, outside the timed blocks
     timed(grokbench_step, warmup, device)  # includes the CUDA-graph capture when train.compile=true
     peak = None
@@ -105,8 +113,8 @@ def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines:
     if versus is not None:
         runners["versus"] = grokbench_runner(versus, device)[1]
         timed(runners["versus"], warmup, device)
-    # padded sets (a grid over train_fraction): the bare loops know no masks, so they would train other math
-    if baselines and supported(cfg) and data.train_mask is None:
+    # padded sets or parts (a grid over train_fraction): the bare loops know no masks or parts
+    if baselines and supported(cfg) and data.train_mask is None and len(parts) == 1:
         single = BareSingle(cfg, data, model, 0, lr[0].item(), wd[0].item())
         population = BarePopulation(cfg, data, model, lr, wd)
         runners.update({"bare_single": single.step, "bare_population": population.step})
@@ -121,7 +129,7 @@ def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines:
     row = {
         "members": R, "steps_s": 1 / s["grokbench"], "member_steps_s": R / s["grokbench"],
         "peak_memory_bytes": peak,
-        "matmul_tflops": flops / s["grokbench"] / 1e12, "compiled": stepper.graph is not None,
+        "matmul_tflops": flops / s["grokbench"] / 1e12, "compiled": stepper.graph is not None, "parts": len(parts),
         "bare_single_steps_s": None, "bare_population_member_steps_s": None,
         "vs_bare_single": None, "vs_bare_population": None,
         "versus_member_steps_s": R / s["versus"] if "versus" in s else None,
@@ -133,6 +141,20 @@ def bench_members(cfg, device, steps: int, warmup: int, repeats: int, baselines:
         row["vs_bare_single"] = row["member_steps_s"] / row["bare_single_steps_s"]
         row["vs_bare_population"] = row["member_steps_s"] / row["bare_population_member_steps_s"]
     return row
+
+
+def versus_config(overrides, cfg):
+    """The --versus config with as many members as cfg: seeds = cfg's members ÷ the versus grid's size (so
+    `--versus population.grid.task.train_fraction=null` gives seeds of one value, `--versus population.chunk=N`
+    the same grid trained another way)."""
+    from grokbench.compose import checked_config
+    from grokbench.population import members
+
+    n, per_seed = len(members(cfg)), len(members(checked_config([*overrides, "seeds=1"])))
+    if n % per_seed:
+        raise ValueError(f"--versus: its grid has {per_seed} members per seed, which does not divide the main "
+                         f"config's {n} members")
+    return checked_config([*overrides, f"seeds={n // per_seed}"])
 
 
 def fmt(x, spec) -> str:
@@ -154,7 +176,7 @@ def main(argv) -> int:
     ap.add_argument("--no-baselines", action="store_true", help="time grokbench only")
     ap.add_argument("--versus", action="append", metavar="OVERRIDE",
                     help="also time the config with this override added (repeatable), with as many members as the "
-                         "main config (seeds = its member count), in the same alternating blocks; e.g. "
+                         "main config (seeds = its members ÷ the versus grid's), in the same alternating blocks; e.g. "
                          "--versus population.grid.task.train_fraction=null --versus task.train_fraction=0.8")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice); 1 is steadier on a "
                     "loaded machine")
@@ -173,10 +195,8 @@ def main(argv) -> int:
     try:
         cfgs = [checked_config([*args.overrides, f"seeds={m}"]) for m in sizes]
         versus = [None] * len(cfgs)
-        if args.versus:  # same member count: seeds = the main config's members (seeds × grid)
-            from grokbench.population import members
-
-            versus = [checked_config([*args.overrides, *args.versus, f"seeds={len(members(c))}"]) for c in cfgs]
+        if args.versus:
+            versus = [versus_config([*args.overrides, *args.versus], c) for c in cfgs]
     except Exception as err:  # one line, as `grokbench run` does
         return fail(one_line(err))
     device = resolve_device(cfgs[0].device.value)

@@ -2,7 +2,12 @@
 
 `auto` measures instead of modelling: one eager step and one evaluation of a small trial population on the device
 give the peak bytes per member (parameters, gradients, optimizer state, activations, cached inputs, eval logits),
-and as many members as fit in 80 % of the free memory are trained at once. On CPU auto trains all members at once.
+and as many members as fit in 80 % of the free memory are trained at once.
+
+On CPU (null or auto), a population.grid that gives members train or test sets of different sizes (train_fraction)
+trains each set size's members in turn, unpadded: there time is FLOPs, and padding the 0.2-fraction members' sets to
+the 0.8 fraction's cost 0.75× the member-steps/s of as many seeds of one fraction (docs/benchmarks.md). On a GPU the
+sets stay padded in one population (small populations are launch-bound there; not measured yet).
 """
 from __future__ import annotations
 
@@ -41,7 +46,7 @@ def check_run_dir(config: str, run_dir: Path) -> None:
         raise store.RunDirError(f"{run_dir} holds a run of a different config; use a new output dir")
 
 
-def fixed_chunk_size(cfg, run_dir: Path, n_members: int, device: torch.device) -> int:
+def fixed_chunk_size(cfg, run_dir: Path, table: pd.DataFrame, device: torch.device) -> int:
     """Members per chunk as decided at the run's first start, whatever it decided (all at once included): a resume
     reads the decision back, because chunk=auto measured again (say, with less free memory) would slice the members
     differently and so train them again from step 0. Another config's run dir is refused (store.RunDirError) before
@@ -53,7 +58,7 @@ def fixed_chunk_size(cfg, run_dir: Path, n_members: int, device: torch.device) -
     if path.exists():
         return json.loads(path.read_text())["members_per_chunk"]
     has_run = (Path(run_dir) / store.CHECKPOINT_FILE).exists()
-    size = n_members if has_run else chunk_size(cfg, n_members, device)
+    size = len(table) if has_run else chunk_size(cfg, table, device)
     path.parent.mkdir(parents=True, exist_ok=True)
     store.write_json({"members_per_chunk": size, "config": config}, path)
     return size
@@ -66,14 +71,42 @@ def chunk_parts(table: pd.DataFrame, run_dir: Path, size: int) -> list:
     return [(table.iloc[i : i + size], Path(run_dir) / "chunks" / str(i // size)) for i in range(0, len(table), size)]
 
 
-def chunk_size(cfg, n_members: int, device: torch.device) -> int:
-    """Members per chunk, in [1, n_members]."""
-    chunk = cfg.population.chunk
-    if chunk is None:
-        return n_members
-    if chunk != "auto":
+def set_size_group(cfg, table: pd.DataFrame):
+    """Members per run of equal train and test set sizes, when the members' set sizes differ and each size is one
+    contiguous run of members of the same length (it is: train_fraction is the first task key of the member order,
+    grokbench/population.py); else None."""
+    from dataclasses import replace
+
+    from grokbench.config import plain
+
+    keys = [c for c in table.columns if c.startswith("task.")]
+    if not keys:
+        return None
+    base = plain(cfg.task)
+    shapes = [(shape.n_train, shape.n_test) for shape in (
+        replace(base, **{k.partition(".")[2]: v for k, v in zip(keys, row)}).data_shape()
+        for row in table[keys].itertuples(index=False))]
+    runs = [1]
+    for before, now in zip(shapes, shapes[1:]):
+        runs[-1:] = [runs[-1] + 1] if now == before else [runs[-1], 1]
+    if len(runs) == 1 or len(set(runs)) > 1 or len(runs) != len(set(shapes)):
+        return None
+    return runs[0]
+
+
+def chunk_size(cfg, table: pd.DataFrame, device: torch.device) -> int:
+    """Members per chunk, in [1, len(table)]."""
+    chunk, n_members = cfg.population.chunk, len(table)
+    if chunk is not None and chunk != "auto":
         return min(int(chunk), n_members)
     if device.type != "cuda":
+        group = set_size_group(cfg, table)
+        if group is not None:
+            log.info(f"population.grid gives {n_members // group} set sizes: on {device.type} each size's "
+                     f"{group} members train in turn, unpadded")
+            return group
+        return n_members
+    if chunk is None:
         return n_members
     per_member = member_bytes(cfg, device)
     free, _ = torch.cuda.mem_get_info(device)

@@ -605,7 +605,8 @@ class PopulationConfig:
 
     grid: GridConfig = field(default_factory=GridConfig)  # population.grid.<group>.<key>=[v1, v2, ...]; see grid_schema
     # members trained at once: null = all; an integer N >= 1 = chunks of N trained one after another (same outputs);
-    # auto = as many as fit in free device memory (measured on a trial step; all at once on CPU)
+    # auto = as many as fit in free device memory (measured on a trial step). On CPU null and auto train a grid's
+    # members of each train/test set size in turn, unpadded (faster there: docs/benchmarks.md)
     chunk: Any = None
 
     def __post_init__(self) -> None:  # checked here, where the full key is known

@@ -145,7 +145,7 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     out_dir/chunks/<k>/), then one metrics.parquet and summary.parquet with global member indices (with
     train.early_stop_threshold each chunk stops on its own members' accuracy)."""
     out_dir, table, device = Path(out_dir), members(cfg), resolve_device(cfg.device.value)
-    size = fixed_chunk_size(cfg, out_dir, len(table), device)
+    size = fixed_chunk_size(cfg, out_dir, table, device)
     parts = chunk_parts(table, out_dir, size)
     record = RunRecord(out_dir, len(table), device)  # run.json: written once training (re)starts, not for a refusal
     live = Live(cfg, out_dir, table, chunks=len(parts))  # status.json and the trackers

@@ -167,8 +167,29 @@ def test_chunk_auto_on_cpu_trains_all_members_at_once():
     from grokbench.chunking import chunk_size
 
     cfg = compose(["seeds=5", "population.chunk=auto"])
-    assert chunk_size(cfg, 5, torch.device("cpu")) == 5
-    assert chunk_size(compose(["seeds=5", "population.chunk=2"]), 5, torch.device("cpu")) == 2
+    assert chunk_size(cfg, members(cfg), torch.device("cpu")) == 5
+    cfg = compose(["seeds=5", "population.chunk=2"])
+    assert chunk_size(cfg, members(cfg), torch.device("cpu")) == 2
+
+
+@pytest.mark.parametrize("chunk", [[], ["population.chunk=auto"]], ids=["null", "auto"])
+def test_cpu_trains_each_set_size_in_turn(chunk):
+    """On CPU a grid over train fraction trains each fraction's members as one unpadded part; keys that keep the set
+    sizes (corruption, weight decay) stay in one population; an explicit chunk size is the user's."""
+    from grokbench.chunking import chunk_size
+
+    cpu = torch.device("cpu")
+    cfg = compose([*chunk, "seeds=3", "population.grid.task.train_fraction=[0.3,0.5,0.7]",
+                   "population.grid.task.corruption=[0.0,0.1]", "population.grid.optimizer.weight_decay=[0,1]"])
+    table = members(cfg)
+    size = chunk_size(cfg, table, cpu)
+    assert size == 12
+    for start in range(0, len(table), size):  # every part one fraction, so nothing is padded
+        assert table["task.train_fraction"].iloc[start : start + size].nunique() == 1
+    cfg = compose([*chunk, "seeds=3", "population.grid.task.corruption=[0.0,0.1]"])
+    assert chunk_size(cfg, members(cfg), cpu) == 6
+    cfg = compose(["seeds=3", "population.grid.task.train_fraction=[0.3,0.5]", "population.chunk=4"])
+    assert chunk_size(cfg, members(cfg), cpu) == 4
 
 
 def test_tf32_on_cpu_is_not_silent(run):

@@ -33,13 +33,22 @@ def test_lr_wd_order_is_unchanged():
 
 
 def final_weights(out_dir, member=None):
+    size = json.loads((out_dir / "chunks" / "size.json").read_text())["members_per_chunk"]
+    if (out_dir / "chunks" / "0").exists():  # trained in parts: member k is row k % size of part k // size
+        out_dir, member = out_dir / "chunks" / str(member // size), member % size
     model = store.load_checkpoint(out_dir / store.CHECKPOINT_FILE)["model"]
     return {k: v if member is None else v[member] for k, v in model.items()}
 
 
+@pytest.mark.parametrize("padded", [False, True], ids=["per_set_size", "padded"])
 @pytest.mark.parametrize("batch", [[], ["train.batch_size=16"]], ids=["full_batch", "minibatch"])
-def test_member_equals_standalone_run_bitwise(run, batch):
+def test_member_equals_standalone_run_bitwise(run, batch, padded, monkeypatch):
+    """On CPU each train fraction's members train as one part (grokbench/chunking.py); padded: all in one population
+    with padded, masked sets, as on a GPU."""
+    if padded:
+        monkeypatch.setattr("grokbench.chunking.set_size_group", lambda cfg, table: None)
     summary, grid, grid_dir = run([*GRID, *batch], "grid")
+    assert (grid_dir / "chunks" / "0").exists() != padded
     assert len(summary) == 16
     for key in KEYS:  # every grid key is a column of both tables
         assert key in summary.columns and key in grid.columns
@@ -115,7 +124,19 @@ def test_bench_times_a_grid_against_seeds_of_one_value(tmp_path):
                        "--versus", "population.grid.task.train_fraction=null", "--versus",
                        "task.train_fraction=0.8"]) == 0
     row = json.loads(out.read_text())["rows"][0]
-    assert row["members"] == 4 and row["vs_versus"] > 0 and row["bare_single_steps_s"] is None  # no bare loop: masks
+    assert row["members"] == 4 and row["vs_versus"] > 0 and row["bare_single_steps_s"] is None  # no bare loop: parts
+    assert row["parts"] == 2  # on CPU each fraction's members train as one part, as the run trains them
+
+
+def test_bench_versus_the_same_grid_padded(tmp_path):
+    """--versus population.chunk=N keeps the grid (seeds = members ÷ the versus grid's size): the padded population."""
+    from grokbench import bench
+
+    base = ["device=cpu", "task.p=7", "model.width=8", "population.grid.task.train_fraction=[0.3,0.8]", "seeds=3"]
+    padded = bench.versus_config([*base, "population.chunk=6"], compose(base))
+    assert len(members(padded)) == 6 and padded.population.chunk == 6
+    with pytest.raises(ValueError, match="does not divide"):
+        bench.versus_config([*base, "population.grid.task.train_fraction=[0.2,0.3,0.5,0.8]"], compose(base))
 
 
 def test_chunk_auto_trial_pads_like_the_run():
