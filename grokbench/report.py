@@ -14,14 +14,21 @@ def fmt_step(value) -> str:
     return "never" if pd.isna(value) else f"{int(value)}"
 
 
+SHORT = {"optimizer.lr": "lr", "optimizer.weight_decay": "wd"}
+
+
 def print_summary(summary: pd.DataFrame, out_dir: Path, console: Console = None,
                   settings: SummaryConfig = SummaryConfig()) -> None:
+    from grokbench.population import GRID_KEYS
+
     console = console or Console(width=110)
-    table = Table("member", "seed", "lr", "wd", "train 100 % at", "test 95 % at", "final train", "final test",
-                  "phase", title=f"{len(summary)} members", title_justify="left")
+    keys = [c for c in summary.columns if c in GRID_KEYS]  # lr, wd and every population.grid key, in member order
+    table = Table("member", "seed", *(SHORT.get(k, k.partition(".")[2]) for k in keys), "train 100 % at",
+                  "test 95 % at", "final train", "final test", "phase", title=f"{len(summary)} members",
+                  title_justify="left")
     for r in summary.head(MAX_ROWS).to_dict("records"):
         note = " [red](diverged)[/red]" if r["diverged"] else ""
-        table.add_row(str(r["member"]), str(r["seed"]), f"{r['optimizer.lr']:g}", f"{r['optimizer.weight_decay']:g}",
+        table.add_row(str(r["member"]), str(r["seed"]), *(f"{r[k]:g}" for k in keys),
                       fmt_step(r["step_train_100"]), fmt_step(r["step_test_95"]) + note,
                       f"{r['final_train_acc']:.1%}", f"{r['final_test_acc']:.1%}",
                       "-" if pd.isna(r["phase"]) else r["phase"])
@@ -38,4 +45,5 @@ def print_summary(summary: pd.DataFrame, out_dir: Path, console: Console = None,
     if summary["diverged"].any():
         line += f"; [red]{int(summary['diverged'].sum())} diverged (NaN/Inf loss; frozen at that step)[/red]"
     console.print(line)
-    console.print(f"outputs: {out_dir}  (metrics.parquet, summary.parquet, checkpoint.pt, .hydra/)")
+    checkpoints = "chunks/<k>/checkpoint.pt" if (Path(out_dir) / "chunks" / "0").exists() else "checkpoint.pt"
+    console.print(f"outputs: {out_dir}  (metrics.parquet, summary.parquet, {checkpoints}, .hydra/)")

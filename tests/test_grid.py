@@ -167,3 +167,19 @@ def test_optimizer_grid_member_equals_standalone_run(run, grid):
         mine = metrics[metrics["member"] == member].reset_index(drop=True)
         columns = [c for c in single.columns if c not in ("member", *keys)]
         pd.testing.assert_frame_equal(mine[columns], single[columns], check_exact=True)
+
+
+def test_end_of_run_table_names_every_grid_key(run, tmp_path):
+    """The summary printed at the end shows each member's grid values, not only lr and wd."""
+    from rich.console import Console
+
+    from grokbench.report import print_summary
+
+    summary, _, out = run(["seeds=1", "population.grid.task.train_fraction=[0.3,0.7]",
+                           "population.grid.model.init_scale=[0.5,2.0]"], "report")
+    console = Console(width=200, record=True)
+    print_summary(summary, out, console)
+    text = console.export_text()
+    assert "train_fraction" in text and "init_scale" in text and "chunks/<k>/checkpoint.pt" in text
+    rows = [line for line in text.splitlines() if line.startswith("│ 3 ")]  # member 3: fraction .7, scale 2
+    assert len(rows) == 1 and "0.7" in rows[0] and "│ 2 " in rows[0]
