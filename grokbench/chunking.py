@@ -82,10 +82,11 @@ def set_size_group(cfg, table: pd.DataFrame):
     keys = [c for c in table.columns if c.startswith("task.")]
     if not keys:
         return None
-    base = plain(cfg.task)
-    shapes = [(shape.n_train, shape.n_test) for shape in (
-        replace(base, **{k.partition(".")[2]: v for k, v in zip(keys, row)}).data_shape()
-        for row in table[keys].itertuples(index=False))]
+    base, sizes = plain(cfg.task), {}
+    for row in table[keys].drop_duplicates().itertuples(index=False):  # one schema per group of task values
+        shape = replace(base, **{k.partition(".")[2]: v for k, v in zip(keys, row)}).data_shape()
+        sizes[tuple(row)] = (shape.n_train, shape.n_test)
+    shapes = [sizes[tuple(row)] for row in table[keys].itertuples(index=False)]
     runs = [1]
     for before, now in zip(shapes, shapes[1:]):
         runs[-1:] = [runs[-1] + 1] if now == before else [runs[-1], 1]
