@@ -75,16 +75,15 @@ def set_size_group(cfg, table: pd.DataFrame):
     """Members per run of equal train and test set sizes, when the members' set sizes differ and each size is one
     contiguous run of members of the same length (it is: train_fraction is the first task key of the member order,
     grokbench/population.py); else None."""
-    from dataclasses import replace
-
     from grokbench.config import plain
+    from grokbench.population import task_with
 
     keys = [c for c in table.columns if c.startswith("task.")]
     if not keys:
         return None
     base, sizes = plain(cfg.task), {}
     for row in table[keys].drop_duplicates().itertuples(index=False):  # one schema per group of task values
-        shape = replace(base, **{k.partition(".")[2]: v for k, v in zip(keys, row)}).data_shape()
+        shape = task_with(base, keys, row).data_shape()
         sizes[tuple(row)] = (shape.n_train, shape.n_test)
     shapes = [sizes[tuple(row)] for row in table[keys].itertuples(index=False)]
     runs = [1]
@@ -138,7 +137,8 @@ def member_bytes(cfg, device: torch.device) -> float:
     torch.cuda.reset_peak_memory_stats(device)
     data, model, opt, _, _, active, diverged = build_population(cfg, table, device)
     train_step(model, opt, cfg.loss, data.x_train, data.y_train, active, diverged, 0, data.train_mask)
-    evaluate(model, data, cfg.loss, cfg.train.nlm_metrics, cfg.train.fourier_metrics)  # NLM adds a backward pass: measure it too
+    # NLM adds a backward pass: measure it too
+    evaluate(model, data, cfg.loss, cfg.train.nlm_metrics, cfg.train.fourier_metrics)
     torch.cuda.synchronize(device)
     peak = torch.cuda.max_memory_allocated(device) - base
     del data, model, opt

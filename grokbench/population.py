@@ -63,11 +63,15 @@ def build_data(cfg, table: pd.DataFrame, device):
     base, parts, positions = plain(cfg.task), [], []
     for values, rows in table.reset_index(drop=True).groupby(keys, sort=False):
         values = values if isinstance(values, tuple) else (values,)
-        task = replace(base, **{k.partition(".")[2]: getattr(v, "item", lambda: v)() for k, v in zip(keys, values)})
-        parts.append(build_task(task, rows["seed"].tolist(), "cpu"))
+        parts.append(build_task(task_with(base, keys, values), rows["seed"].tolist(), "cpu"))
         positions += rows.index.tolist()
     data = stack_padded(parts)
     return data.select(torch.tensor(positions).argsort()).to(device)  # back to member order
+
+
+def task_with(base, keys, values):
+    """The task schema `base` with a group's member values: keys 'task.<field>' of the members table."""
+    return replace(base, **{k.partition(".")[2]: getattr(v, "item", lambda: v)() for k, v in zip(keys, values)})
 
 
 @torch.no_grad()
