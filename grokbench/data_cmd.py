@@ -8,8 +8,8 @@ hyperparameters (as in metrics.parquet), `label` (as trained on: a corrupted tra
   sparse_parity                    `bits`: the sample's n_bits bits as a string of 0/1, position 0 first
   xor_clusters                     `x`: the feature vector (a list of p floats: p is in the thousands, too many
                                    columns)
-The rows come from the same builder the training calls (tasks.build_task with the members' seeds), so they are the
-training's own data, not a recomputation. A bad override or a missing --out stops with one line, exit code 2.
+The rows come from the same builder the training calls (population.build_data through grokbench/runs.py: each
+member's own train fraction, label noise and split file rows), so they are the training's own data. A bad override or a missing --out stops with one line, exit code 2.
 """
 from __future__ import annotations
 
@@ -35,15 +35,17 @@ def input_columns(task_name: str, encoding, x) -> dict:
 
 
 def member_rows(cfg, table: pd.DataFrame) -> pd.DataFrame:
-    from grokbench.tasks import build_task
+    from grokbench.runs import member_data
 
-    data = build_task(cfg.task, table["seed"].tolist(), "cpu")
+    data = member_data(cfg, table)  # the training's own builder: each member's train fraction, ξ, split file rows
+    n_train, n_test = data.train_size.tolist(), data.test_size.tolist()  # a padded set's real samples come first
     encoding = getattr(cfg.task, "encoding", None)
     encoding = getattr(encoding, "value", encoding)
     frames = []
     for r, member in enumerate(table.to_dict("records")):  # records keep each column's dtype (iterrows: floats)
-        for split, x, y, corrupted in (("train", data.x_train[r], data.y_train[r], data.corrupted[r]),
-                                       ("test", data.x_test[r], data.y_test[r], None)):
+        nt, ne = n_train[r], n_test[r]
+        for split, x, y, corrupted in (("train", data.x_train[r, :nt], data.y_train[r, :nt], data.corrupted[r, :nt]),
+                                       ("test", data.x_test[r, :ne], data.y_test[r, :ne], None)):
             frame = pd.DataFrame({**input_columns(cfg.task.name, encoding, x), "label": y.numpy(),
                                   "corrupted": corrupted.numpy() if corrupted is not None else False})
             for column in reversed(table.columns):  # member, seed, hyperparameters first

@@ -51,22 +51,45 @@ def member_values(cfg, table: pd.DataFrame, name: str, device) -> torch.Tensor:
 
 
 def build_data(cfg, table: pd.DataFrame, device):
-    """The members' datasets. Members whose task values differ (train_fraction, corruption, ...) are built per group
-    of equal values from their own seeds' streams (so member k is what a standalone run of its seed and values
-    draws) and stacked; sets of different sizes are padded and masked (tasks.dataset.stack_padded)."""
+    """The datasets of the members in `table` (all of a run's or any part of them: one chunk, one worker's share).
+    This is THE way a member's data is made — training, every analysis, `grokbench data` and the Python API call it —
+    so a member's samples, labels and settings are the same wherever they are read.
+
+    Members whose task values differ (train_fraction, corruption, ...) are built per group of equal values from their
+    own seeds' streams (so member k is what a standalone run of its seed and values draws) and stacked; sets of
+    different sizes are padded and masked (tasks.dataset.stack_padded). A split file keyed by member gives each member
+    the file's rows of its global member id."""
     from grokbench.tasks import build_task
     from grokbench.tasks.dataset import stack_padded
 
-    keys = [c for c in table.columns if c.startswith("task.")]
-    if not keys:
-        return build_task(cfg.task, table["seed"].tolist(), device)
-    base, parts, positions = plain(cfg.task), [], []
-    for values, rows in table.reset_index(drop=True).groupby(keys, sort=False):
-        values = values if isinstance(values, tuple) else (values,)
-        parts.append(build_task(task_with(base, keys, values), rows["seed"].tolist(), "cpu"))
+    table = table.reset_index(drop=True)
+    parts, positions = [], []
+    for task, rows in task_groups(cfg, table):
+        parts.append(build_task(task, rows["seed"].tolist(), "cpu", rows["member"].tolist()))
         positions += rows.index.tolist()
     data = stack_padded(parts)
     return data.select(torch.tensor(positions).argsort()).to(device)  # back to member order
+
+
+def task_groups(cfg, table: pd.DataFrame):
+    """[(task schema, rows)]: the members of `table` grouped by their task values, each group with its own task
+    settings (the config's task with the group's population.grid values)."""
+    keys = [c for c in table.columns if c.startswith("task.")]
+    base = plain(cfg.task)
+    if not keys:
+        return [(base, table)]
+    return [(task_with(base, keys, values if isinstance(values, tuple) else (values,)), rows)
+            for values, rows in table.groupby(keys, sort=False)]
+
+
+def member_tasks(cfg, table: pd.DataFrame) -> list:
+    """Each member's own task settings (its train_fraction, corruption ξ, ...), in the order of `table`."""
+    table = table.reset_index(drop=True)
+    tasks = [None] * len(table)
+    for task, rows in task_groups(cfg, table):
+        for i in rows.index:
+            tasks[i] = task
+    return tasks
 
 
 def task_with(base, keys, values):

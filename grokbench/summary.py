@@ -1,12 +1,12 @@
 """Per-member summary of a metrics table: when thresholds were first crossed, final values, divergence, and the labels
 `generalized`, `grokked` (summary.* in the config) and `phase` (Doshi et al. 2024, where it is defined)."""
-from typing import Optional
+from typing import Optional, Sequence
 
 import pandas as pd
 from omegaconf import OmegaConf
 
 from grokbench.config import SummaryConfig
-from grokbench.metrics.phases import phase
+from grokbench.metrics.phases import label_noise, phase
 
 THRESHOLDS = {  # column → (metric, threshold)
     "step_train_95": ("train_acc", 0.95),
@@ -19,6 +19,14 @@ THRESHOLDS = {  # column → (metric, threshold)
 def first_step(curve: pd.DataFrame, metric: str, threshold: float):
     hit = curve.loc[curve[metric] >= threshold, "step"]
     return hit.iloc[0] if len(hit) else pd.NA
+
+
+def member_label_noise(cfg, table: pd.DataFrame) -> list:
+    """Each member's ξ where the phase is defined (its own task.corruption: a population.grid over it gives members
+    different ξ), else None; in the order of `table`."""
+    from grokbench.population import member_tasks
+
+    return [label_noise(task) for task in member_tasks(cfg, table)]
 
 
 def summary_settings(cfg) -> SummaryConfig:
@@ -38,13 +46,15 @@ def grokked(step_train, step_test, grok_ratio: float) -> bool:
 
 
 def summarize_members(metrics: pd.DataFrame, members: pd.DataFrame, diverged_step,
-                      label_noise: Optional[float] = None, settings: SummaryConfig = SummaryConfig()) -> pd.DataFrame:
+                      label_noise: Optional[Sequence[Optional[float]]] = None,
+                      settings: SummaryConfig = SummaryConfig()) -> pd.DataFrame:
     """metrics: one row per (member, eval step); members: one row per member → one row per member.
 
     Steps are the first *evaluated* step at or past the threshold (resolution = the eval schedule), null if never.
     grok_delay = step_test_95 − step_train_95. generalized / grokked: at settings.threshold (see `grokked`).
-    phase: Doshi et al. 2024's label for the final accuracies at train label noise ξ = label_noise; null where
-    label_noise is None (the label is not defined: ξ = 0, tasks other than modular arithmetic; metrics/phases.py).
+    phase: Doshi et al. 2024's label for the final accuracies at each member's own train label noise ξ
+    (label_noise[k] for the k-th row of `members`: member_label_noise gives them); null where ξ is None (the label is
+    not defined: ξ = 0, tasks other than modular arithmetic; metrics/phases.py), for every member if label_noise is.
     """
     rows = []
     for member, curve in metrics.sort_values("step").groupby("member"):
@@ -67,12 +77,10 @@ def summarize_members(metrics: pd.DataFrame, members: pd.DataFrame, diverged_ste
     out["diverged_step"] = pd.array(diverged_step, dtype="Int64")
     out["diverged"] = out["diverged_step"].notna()
     out["generalized"], out["grokked"] = out["generalized"].astype(bool), out["grokked"].astype(bool)
-    if label_noise is None:
-        labels = [None] * len(out)
-    else:
-        labels = [phase(float(train), float(test), label_noise)
-                  for train, test in zip(out["final_train_acc"], out["final_test_acc"])]
-        # a NaN-logit member still scores an argmax accuracy, so its phase must come from the divergence flag
-        labels = ["diverged" if d else label for d, label in zip(out["diverged"], labels)]
+    xis = [None] * len(out) if label_noise is None else list(label_noise)
+    labels = [None if xi is None else phase(float(train), float(test), xi)
+              for train, test, xi in zip(out["final_train_acc"], out["final_test_acc"], xis)]
+    # a NaN-logit member still scores an argmax accuracy, so its phase must come from the divergence flag
+    labels = ["diverged" if d and xi is not None else label for d, label, xi in zip(out["diverged"], labels, xis)]
     out["phase"] = pd.array(labels, dtype="string")  # a string column even when every label is null
     return out

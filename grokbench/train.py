@@ -19,14 +19,13 @@ from grokbench.config import ConfigError, plain
 from grokbench.live import Live
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr_table
-from grokbench.metrics.phases import label_noise
 from grokbench.population import build_population, members
 from grokbench.progress import Progress
 from grokbench.provenance import RunRecord
 from grokbench.seeding import generator
 from grokbench.snapshots import Snapshots, merge, snapshot_steps
 from grokbench.step import Stepper
-from grokbench.summary import summarize_members, summary_settings
+from grokbench.summary import member_label_noise, summarize_members, summary_settings
 from grokbench.threads import trains_one_thread_per_member
 
 log = logging.getLogger("grokbench")
@@ -308,8 +307,8 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: in
         snaps.take(step, model, force=True)  # the last step always (an early stop ends before max_steps)
     metrics = recorder.frame()
     ds = diverged_step.cpu().numpy()
-    summary = summarize_members(metrics, table, [None if d < 0 else int(d) for d in ds], label_noise(cfg.task),
-                                summary_settings(cfg))
+    summary = summarize_members(metrics, table, [None if d < 0 else int(d) for d in ds],
+                                member_label_noise(cfg, table), summary_settings(cfg))
     store.write_parquet(summary, out_dir / store.SUMMARY_FILE)
     ipr = neuron_ipr_table(model, table)  # per-neuron IPR of models with neurons over Z_p, else None
     if ipr is not None:

@@ -95,5 +95,5 @@ def test_a_diverged_member_is_labelled_diverged():
                             "train_acc_clean": [1.0, 1.0], "train_acc_corrupted": [float("nan")] * 2,
                             "weight_norm": [1.0, float("nan")]})
     members = pd.DataFrame({"member": [0, 1], "seed": [0, 1]})
-    assert summarize_members(metrics, members, [None, 0], XI)["phase"].tolist() == ["coexistence", "diverged"]
+    assert summarize_members(metrics, members, [None, 0], [XI, XI])["phase"].tolist() == ["coexistence", "diverged"]
     assert summarize_members(metrics, members, [None, 0], None)["phase"].isna().all()  # ξ = 0: no phase at all

@@ -34,14 +34,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
-from omegaconf import OmegaConf
 
 from grokbench import snapshots, store
-from grokbench.config import FOURIER_MODELS, FOURIER_TASKS, GROUP_SCHEMAS
-from grokbench.losses import per_sample_loss
+from grokbench.config import FOURIER_MODELS, FOURIER_TASKS
+from grokbench.losses import mean_loss, per_sample_loss
+from grokbench.runs import load_weights, member_data, member_model, open_run, run_config
 from grokbench.metrics.fourier import fourier_basis, gini_embed
 
 KEY_CUTOFF = 0.25  # a key frequency's component norm is at least this fraction of the largest one
@@ -122,27 +121,14 @@ def restricted_and_excluded(table, components, directions, keys):
 
 
 # --------------------------------------------------------------------------------------------------- the run
-def run_config(run_dir: Path):
-    """The run's composed config (.hydra/config.yaml) typed by its group schemas (enums, defaults as in training)."""
-    path = run_dir / ".hydra" / "config.yaml"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found (a run dir written by `grokbench run`)")
-    cfg = OmegaConf.load(path)
-    task_schema = "modular" if cfg.task.name in ("modadd", "modsub", "modmul", "moddiv") else cfg.task.name
-    for group, name in (("task", task_schema), ("model", cfg.model.name), ("loss", "loss")):
-        cfg[group] = OmegaConf.merge(OmegaConf.structured(GROUP_SCHEMAS[group][name]), cfg[group])
-    return cfg
-
-
-def all_inputs(cfg, R: int, device) -> tuple:
-    """Every pair (a, b) as the model reads it, row a·p + b: x (R, p², T), labels (p²,)."""
-    from grokbench.tasks.modular import all_pairs
+def all_inputs(cfg, R: int, device) -> torch.Tensor:
+    """Every pair (a, b) encoded as the model reads it (tasks.modular.encode, as training), row a·p + b: (R, p², T)."""
+    from grokbench.tasks.modular import all_pairs, encode
 
     p = cfg.task.p
-    x, y = all_pairs(cfg.task.name, p)  # cartesian order: row a·p + b
-    if cfg.task.encoding.value == "equals_token":
-        x = torch.cat([x, torch.full_like(x[:, :1], p)], dim=1)
-    return x.to(device).expand(R, *x.shape), y.to(device)
+    pairs, _ = all_pairs(cfg.task.name, p)  # cartesian order: row a·p + b
+    x, _ = encode(pairs, cfg.task.encoding.value, p)
+    return x.to(device).expand(R, *x.shape)
 
 
 @torch.no_grad()
@@ -151,24 +137,26 @@ def logit_table(model, x: torch.Tensor) -> torch.Tensor:
     return torch.cat([model(x[:, i : i + INPUT_CHUNK]).double() for i in range(0, x.shape[1], INPUT_CHUNK)], 1)
 
 
-def split_rows(data, p: int):
-    """Each member's train and test inputs as rows a·p + b of the table: (R, N_train), (R, N_test)."""
+def split_rows(data, p: int, encoding: str):
+    """Each member's train and test inputs as rows a·p + b of the table: (R, N_train), (R, N_test) (a padded
+    sample's row is masked out by data.train_mask / test_mask)."""
+    from grokbench.tasks.modular import operands
+
     def rows(x):
-        return x[..., 0] * p + x[..., 1]
+        pairs = operands(x, encoding)
+        return pairs[..., 0] * p + pairs[..., 1]
     return rows(data.x_train), rows(data.x_test)
 
 
-def loss_on(loss_cfg, table, rows, y) -> torch.Tensor:
-    """Mean loss per member of the table's rows `rows` (R, N) against labels y (R, N) → (R,)."""
+def loss_on(loss_cfg, table, rows, y, mask=None) -> torch.Tensor:
+    """Mean loss per member over its own samples: the table's rows `rows` (R, N) against labels y (R, N) → (R,)."""
     logits = torch.gather(table, 1, rows[..., None].expand(-1, -1, table.shape[-1]))
-    return per_sample_loss(loss_cfg, logits, y).double().mean(-1)
+    return mean_loss(per_sample_loss(loss_cfg, logits, y), mask).double()
 
 
 def analyze(run_dir: Path, freqs=None, device: str = "cpu", top=None):
-    """→ (fourier table, key-frequency table); writes neither (see `main`)."""
-    from grokbench.models import build_model
-    from grokbench.tasks import build_task
-
+    """→ (fourier table, key-frequency table); writes neither (see `main`). Each part the run trained in (all at once,
+    or chunk by chunk) is rebuilt with its own members' data and model (grokbench/runs.py)."""
     cfg = run_config(run_dir)
     if cfg.task.name not in FOURIER_TASKS:
         raise ValueError(f"task={cfg.task.name} is invalid for the Fourier progress measures; allowed: "
@@ -178,31 +166,50 @@ def analyze(run_dir: Path, freqs=None, device: str = "cpu", top=None):
     path = run_dir / store.SNAPSHOTS_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} not found; train with train.snapshots=N (N >= 1)")
-    snaps = snapshots.load(path)
-    p, sign, seeds = cfg.task.p, SIGN[cfg.task.name], snaps["seed"]
-    K = (p - 1) // 2
+    K = (cfg.task.p - 1) // 2
     if freqs is not None:
         bad = [k for k in freqs if not 1 <= k <= K]
         if bad:
-            raise ValueError(f"--freqs {','.join(map(str, freqs))} is invalid; allowed: integers in [1, {K}] (p={p})")
-    dev = torch.device(device)
-    data = build_task(cfg.task, seeds, dev)
-    model = build_model(cfg.model, data, seeds, dev).eval()
-    x, _ = all_inputs(cfg, len(seeds), dev)
-    train_rows, test_rows = split_rows(data, p)
-    directions = sum_directions(p, sign).to(dev)
+            raise ValueError(f"--freqs {','.join(map(str, freqs))} is invalid; allowed: integers in [1, {K}] "
+                             f"(p={cfg.task.p})")
+    run, snaps = open_run(run_dir), snapshots.load(path)
+    column = {int(m): i for i, m in enumerate(snaps["member"])}
+    tables, keys = [], []
+    for rows, _ in run.parts:
+        cols = [column[int(m)] for m in rows["member"]]
+        part_table, part_keys = analyze_part(run.cfg, rows, snaps, cols, freqs, torch.device(device), top)
+        tables.append(part_table)
+        keys.append(part_keys)
+    return (pd.concat(tables, ignore_index=True).sort_values(["step", "member"], ignore_index=True),
+            pd.concat(keys, ignore_index=True).sort_values(["member", "rank"], ignore_index=True))
 
-    def at(i):  # snapshot i loaded into the model → (table, components)
-        loaded = model.load_state_dict({n: v[i] for n, v in snaps["state"].items()}, strict=False)
-        stray = [k for k in loaded.missing_keys if not k.endswith("_extra_state")] + loaded.unexpected_keys
-        if stray:  # only the dropout generator states are left out of a snapshot
-            raise ValueError(f"{path} does not fit the model of .hydra/config.yaml: {', '.join(stray)}")
+
+def analyze_part(cfg, rows: pd.DataFrame, snaps: dict, cols: list, freqs, dev, top):
+    """The progress measures of one part's members (snapshot columns `cols`) at each of their snapshots. Key
+    frequencies come from each member's own last snapshot (a chunk that stopped early has no later one)."""
+    p, sign, encoding = cfg.task.p, SIGN[cfg.task.name], cfg.task.encoding.value
+    data = member_data(cfg, rows, dev)
+    model = member_model(cfg, rows, data, device=dev)
+    x = all_inputs(cfg, len(rows), dev)
+    train_rows, test_rows = split_rows(data, p, encoding)
+    directions = sum_directions(p, sign).to(dev)
+    present = snaps["present"][:, cols]  # (S, R)
+
+    def at(i):  # snapshot i loaded into the model → (table, coeffs, components)
+        state = {n: v[i][cols].to(dev) for n, v in snaps["state"].items()}
+        load_weights(model, state)
         table = logit_table(model, x)
         coeffs = fourier_2d(table, p)
         return table, coeffs, sum_components(coeffs, sign)
 
-    final_table, _, final_comp = at(len(snaps["steps"]) - 1)
-    norms = frequency_norms(final_comp)  # (R, K)
+    last = [int(present[:, r].nonzero().max()) for r in range(len(cols))]  # each member's last snapshot
+    norms = torch.zeros(len(cols), (p - 1) // 2, dtype=torch.float64, device=dev)
+    centred = torch.zeros(len(cols), dtype=torch.float64, device=dev)
+    for i in sorted(set(last)):
+        table, _, comp = at(i)
+        mine = torch.tensor([r == i for r in last], device=dev)
+        norms[mine] = frequency_norms(comp)[mine]
+        centred[mine] = (table - table.mean(1, keepdim=True)).pow(2).sum((1, 2))[mine]
     if top is not None:
         keys = top_mask(norms, top)
     elif freqs is None:
@@ -210,32 +217,32 @@ def analyze(run_dir: Path, freqs=None, device: str = "cpu", top=None):
     else:
         keys = torch.zeros_like(norms, dtype=torch.bool)
         keys[:, [k - 1 for k in freqs]] = True
-    centred = (final_table - final_table.mean(1, keepdim=True)).pow(2).sum((1, 2))  # (R,)
-    rows = []
+    table_rows = []
     for i, step in enumerate(snaps["steps"]):
+        if not present[i].any():
+            continue
         table, coeffs, comp = at(i)
         restricted, excluded = restricted_and_excluded(table, comp, directions, keys)
         values = {
-            "restricted_loss": loss_on(cfg.loss, restricted, test_rows, data.y_test),
-            "restricted_loss_train": loss_on(cfg.loss, restricted, train_rows, data.y_train),
-            "excluded_loss": loss_on(cfg.loss, excluded, train_rows, data.y_train),
+            "restricted_loss": loss_on(cfg.loss, restricted, test_rows, data.y_test, data.test_mask),
+            "restricted_loss_train": loss_on(cfg.loss, restricted, train_rows, data.y_train, data.train_mask),
+            "excluded_loss": loss_on(cfg.loss, excluded, train_rows, data.y_train, data.train_mask),
             "gini_embed": gini_embed(model).double(),
-            "full_train_loss": loss_on(cfg.loss, table, train_rows, data.y_train),  # cross-checks metrics.parquet
+            # the member's own train loss from this snapshot: equals metrics.parquet's train_loss at this step
+            "full_train_loss": loss_on(cfg.loss, table, train_rows, data.y_train, data.train_mask),
             **logit_shares(coeffs, frequency_norms(comp)),
         }
-        present = snaps["present"][i]
-        for r in range(len(seeds)):
-            if present[r]:
-                rows.append({"step": step, "member": snaps["member"][r], "seed": seeds[r],
-                             **{k: float(v[r]) for k, v in values.items()}})
-    table = pd.DataFrame(rows)
+        for r, (member, seed) in enumerate(zip(rows["member"], rows["seed"])):
+            if present[i, r]:
+                table_rows.append({"step": step, "member": int(member), "seed": int(seed),
+                                   **{k: float(v[r]) for k, v in values.items()}})
     key_rows = []
-    for r in range(len(seeds)):
+    for r, (member, seed) in enumerate(zip(rows["member"], rows["seed"])):
         order = torch.argsort(norms[r], descending=True).tolist()
         for rank, k in enumerate([k for k in order if keys[r, k]], start=1):
-            key_rows.append({"member": snaps["member"][r], "seed": seeds[r], "freq": k + 1, "rank": rank,
+            key_rows.append({"member": int(member), "seed": int(seed), "freq": k + 1, "rank": rank,
                              "norm": float(norms[r, k]), "frac": float(norms[r, k] ** 2 / centred[r])})
-    return table, pd.DataFrame(key_rows)
+    return pd.DataFrame(table_rows), pd.DataFrame(key_rows)
 
 
 # --------------------------------------------------------------------------------------------------- outputs

@@ -11,14 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from omegaconf import OmegaConf
 
-from grokbench import store
-from grokbench.chunking import SIZE_FILE, chunk_parts
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr
-from grokbench.models import build_model
-from grokbench.population import build_data, members
+from grokbench.runs import open_run, trained_parts
 from grokbench.seeding import generator
 from grokbench.train import resolve_device
 
@@ -29,31 +25,11 @@ HPARAMS = ["optimizer.lr", "optimizer.weight_decay"]
 
 
 def load_run(run_dir: Path, device: str = "cpu"):
-    """Rebuild a finished run from RUN_DIR (its .hydra overrides + checkpoints): yields (cfg, table, data, model) once
-    per chunk it was trained in (population.chunk; built chunk by chunk), or once for an unchunked run."""
-    import json
-
-    from grokbench.compose import compose_config
-
-    overrides_file = run_dir / ".hydra" / "overrides.yaml"
-    overrides = list(OmegaConf.load(overrides_file)) if overrides_file.exists() else []
-    cfg = compose_config([o for o in overrides if not o.lstrip("+~").startswith("hydra.")])
-    table = members(cfg)
-    size_file = run_dir / SIZE_FILE  # absent in a run dir written before every run recorded its decision
-    size = json.loads(size_file.read_text())["members_per_chunk"] if size_file.exists() else len(table)
-    parts = chunk_parts(table, run_dir, size)
-    dev = resolve_device(device)
-    for rows, part_dir in parts:
-        ckpt = store.load_checkpoint(part_dir / store.CHECKPOINT_FILE)
-        if ckpt is None:
-            raise FileNotFoundError(f"{part_dir / store.CHECKPOINT_FILE} not found")
-        if OmegaConf.to_yaml(cfg, resolve=True) != ckpt["config"]:
-            raise ValueError(f"{run_dir}: .hydra/overrides.yaml does not recompose the checkpoint's config")
-        seeds = rows["seed"].tolist()
-        data = build_data(cfg, rows, dev)  # a grid over task keys: each member's own split, padded as trained
-        model = build_model(cfg.model, data, seeds, dev)
-        model.load_state_dict(ckpt["model"])
-        yield cfg, rows, data, model
+    """A finished run's trained members: yields (cfg, table, data, model) once per part it trained in (chunk by chunk
+    for a chunked run), each built as training built it (grokbench/runs.py)."""
+    run = open_run(run_dir)
+    for rows, data, model in trained_parts(run, resolve_device(device)):
+        yield run.cfg, rows, data, model
 
 
 def neuron_order(model, table: pd.DataFrame, order: str) -> torch.Tensor:

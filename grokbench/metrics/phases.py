@@ -35,5 +35,5 @@ def label_noise(task_cfg) -> Optional[float]:
     fraction ξ > 0 — else None."""
     from grokbench.tasks.modular import OPS
 
-    xi = float(task_cfg.get("corruption", 0.0))
-    return xi if task_cfg.get("name") in OPS and xi > 0 else None
+    xi = float(getattr(task_cfg, "corruption", 0.0))
+    return xi if getattr(task_cfg, "name", None) in OPS and xi > 0 else None

@@ -16,6 +16,7 @@ class MLP(nn.Module):
         super().__init__()
         self.cfg = cfg = plain(cfg)
         self.vocab_size, self.seq_len = data.vocab_size, data.seq_len
+        self.operand_positions = data.operand_positions
         self.act = ACTIVATIONS[cfg.activation.value]
         dtype, width = cfg.dtype.torch, cfg.width  # init_scale: applied to every model in population.scale_init
         n_in = self.seq_len * self.vocab_size  # the concatenated one-hot input width, e.g. 2p
@@ -71,6 +72,7 @@ class MLP(nn.Module):
 
     def operand_embeddings(self):
         """The input layer's rows of the operands a, b over Z_p: [(R, p, H)] × 2 (metrics/fourier.py).
-        Position i's block: rows i·V … i·V + p of W_in (V = vocab, p = classes; "=" is token p)."""
+        Position i's block: rows i·V … i·V + p of W_in (V = vocab, p = classes; "=" is token p); a and b sit at
+        positions 0 and 1, or 0 and 2 in [a, op, b, =]."""
         V, p = self.vocab_size, self.w_out.shape[-1]
-        return [self.w_in[:, i * V : i * V + p] for i in range(2)]
+        return [self.w_in[:, i * V : i * V + p] for i in self.operand_positions]

@@ -13,5 +13,8 @@ TASKS = {
 }
 
 
-def build_task(cfg, seeds, device) -> Dataset:
-    return TASKS[cfg.name](cfg, seeds).to(device)
+def build_task(cfg, seeds, device, member_ids=None) -> Dataset:
+    """The split of each member (seeds[k]; member_ids[k] its global member id, default 0..R-1: a split file keyed by
+    member gives member_ids[k] the file's rows of that member, whatever part of the population is built)."""
+    ids = list(range(len(seeds))) if member_ids is None else [int(m) for m in member_ids]
+    return TASKS[cfg.name](cfg, seeds, ids).to(device)

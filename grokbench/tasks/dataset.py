@@ -25,6 +25,8 @@ class Dataset:
     # to the longest: padded samples add exactly zero to every loss, gradient, accuracy and metric.
     train_mask: Optional[torch.Tensor] = None
     test_mask: Optional[torch.Tensor] = None
+    # token positions of the operands a and b (two-operand tasks): (0, 2) for [a, op, b, =], else (0, 1)
+    operand_positions: tuple = (0, 1)
 
     def to(self, device) -> "Dataset":
         moved = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -40,6 +40,9 @@ def all_pairs(name: str, p: int, nonzero_b: bool = False):
     return torch.stack([a, b], dim=1), OPS[name](a, b, p)  # (N, 2), (N,)
 
 
+OPERAND_POSITIONS = {"onehot_concat": (0, 1), "equals_token": (0, 1), "op_equals": (0, 2)}  # where a and b sit
+
+
 def encode(x: torch.Tensor, encoding: str, n: int):
     """Operand pairs x (N, 2) with ids in [0, n) → (tokens (N, T), vocab size) in the layout the model reads.
 
@@ -54,13 +57,14 @@ def encode(x: torch.Tensor, encoding: str, n: int):
     return x, n
 
 
-def split_members(x, y, cfg, seeds, n_classes: int, vocab: int, pairs=None) -> Dataset:
+def split_members(x, y, cfg, seeds, n_classes: int, vocab: int, pairs=None, member_ids=None) -> Dataset:
     """One train/test split and corruption per member, each from the member's own streams (or, with
-    task.split_file, the file's split of the operand `pairs`)."""
+    task.split_file, the file's split of the operand `pairs`; member_ids: the members' global ids, for a file keyed
+    by member)."""
     n_train = plain(cfg).data_shape().n_train  # the size validate() checked: floor, 40 % of 113² = 5107 as published
     from_file = None
     if getattr(cfg, "split_file", None) is not None:  # the file decides every member's split, not train_fraction
-        from_file = split_from_file(cfg.split_file, seeds, pairs, cfg.p)
+        from_file = split_from_file(cfg.split_file, seeds, pairs, cfg.p, member_ids)
         n = len(from_file[0][0])
         log.info("task.split_file=%s: %d of %d pairs train (fraction %.4f)", cfg.split_file, n, len(y), n / len(y))
     splits = []
@@ -73,17 +77,18 @@ def split_members(x, y, cfg, seeds, n_classes: int, vocab: int, pairs=None) -> D
         y_train, mask = corrupt_labels(y[train], cfg.corruption, n_classes, generator(seed, "corruption"))
         splits.append((x[train], y_train, mask, x[test], y[test]))
     x_tr, y_tr, mask, x_te, y_te = (torch.stack(t) for t in zip(*splits))
-    return Dataset(x_tr, y_tr, mask, x_te, y_te, vocab_size=vocab, n_classes=n_classes)
+    return Dataset(x_tr, y_tr, mask, x_te, y_te, vocab_size=vocab, n_classes=n_classes,
+                   operand_positions=OPERAND_POSITIONS[cfg.encoding.value])
 
 
-def build_modular(cfg, seeds) -> Dataset:
+def build_modular(cfg, seeds, member_ids=None) -> Dataset:
     pairs, y = all_pairs(cfg.name, cfg.p, cfg.nonzero_b)
     x, vocab = encode(pairs, cfg.encoding.value, cfg.p)
-    return split_members(x, y, cfg, seeds, n_classes=cfg.p, vocab=vocab, pairs=pairs)
+    return split_members(x, y, cfg, seeds, n_classes=cfg.p, vocab=vocab, pairs=pairs, member_ids=member_ids)
 
 
 def operands(x: torch.Tensor, encoding: str) -> torch.Tensor:
     """Tokens (…, T) back to operand pairs (…, 2): a is token 0; b is token 1 ([a, b], [a, b, =]) or 2
     ([a, op, b, =])."""
-    return torch.stack([x[..., 0], x[..., 2 if encoding == "op_equals" else 1]], dim=-1)
+    return x[..., list(OPERAND_POSITIONS[encoding])]
 

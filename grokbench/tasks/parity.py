@@ -11,7 +11,7 @@ from grokbench.tasks.corruption import corrupt_labels
 from grokbench.tasks.dataset import Dataset
 
 
-def build_sparse_parity(cfg, seeds) -> Dataset:
+def build_sparse_parity(cfg, seeds, member_ids=None) -> Dataset:
     n_train = plain(cfg).data_shape().n_train  # the size validate() checked
     splits = []
     for seed in seeds:

@@ -42,7 +42,7 @@ def all_pairs(name: str):
     return pairs, torch.tensor(labels)
 
 
-def build_s5(cfg, seeds) -> Dataset:
+def build_s5(cfg, seeds, member_ids=None) -> Dataset:
     pairs, y = all_pairs(cfg.name)
     x, vocab = encode(pairs, cfg.encoding.value, len(ELEMENTS))
     return split_members(x, y, cfg, seeds, n_classes=len(ELEMENTS), vocab=vocab)

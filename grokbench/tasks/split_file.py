@@ -54,8 +54,10 @@ def _one_split(rows: pd.DataFrame, index_of: torch.Tensor, p: int, path, who: st
     return train, test
 
 
-def split_from_file(path, seeds: List[int], pairs: torch.Tensor, p: int) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+def split_from_file(path, seeds: List[int], pairs: torch.Tensor, p: int,
+                    member_ids=None) -> List[Tuple[torch.Tensor, torch.Tensor]]:
     """Per member (in the order of `seeds`): (train, test) index tensors into `pairs` (N, 2) of operands in 0..p-1.
+    A file keyed by `member` gives member_ids[k] (the member's global id; default 0..R-1) its rows of that member.
 
     Raises ConfigError (key `split_file`) for a file that cannot be read, names a seed or member not in the file,
     does not cover every pair exactly once per member, or leaves a member without train or test rows."""
@@ -66,7 +68,7 @@ def split_from_file(path, seeds: List[int], pairs: torch.Tensor, p: int) -> List
     if column is None:
         return [_one_split(table, index_of, p, path, "all members")] * len(seeds)
     groups = dict(tuple(table.groupby(column)))
-    keys = seeds if column == "seed" else range(len(seeds))
+    keys = seeds if column == "seed" else (range(len(seeds)) if member_ids is None else member_ids)
     missing = [k for k in keys if k not in groups]
     if missing:
         raise _refuse(path, f"a file with rows for every {column} of the population ({column} {missing[0]} has none)")

@@ -31,7 +31,7 @@ def sample(means: torch.Tensor, n: int, gen: torch.Generator):
     return x, (cluster < 2).long()  # label +1 ↔ class 1 for the μ1 clusters
 
 
-def build_xor_clusters(cfg, seeds) -> Dataset:
+def build_xor_clusters(cfg, seeds, member_ids=None) -> Dataset:
     norm = cfg.mu_norm if cfg.mu_norm is not None else cfg.mu_ratio * math.sqrt(cfg.p / cfg.n_train)
     dtype = cfg.dtype.torch
     splits = []

@@ -1,0 +1,120 @@
+"""A run dir read back: the config it trained, its members, the parts it trained them in, and each part's data and
+model built by the very functions training calls (population.build_data, models.build_model).
+
+Every reader of a run — `analyze`, `grokbench data`, `collect`, `summarize`, `reproduce`, the Python API — goes
+through here, so a member's samples, labels and settings (train fraction, ξ, split file rows, ...) are the ones it
+trained on, whether the run trained all at once or in chunks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, List, Optional, Tuple
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from grokbench import store
+from grokbench.config import GROUP_SCHEMAS, Config
+
+CONFIG_FILE = Path(".hydra") / "config.yaml"
+
+
+def schema_name(group: str, name: str) -> str:
+    """The GROUP_SCHEMAS key of a group's option: every modular operation has the `modular` schema, S5's `s5`."""
+    if group == "task":
+        from grokbench.tasks.modular import OPS as MODULAR_OPS
+        from grokbench.tasks.permutations import OPS as S5_OPS
+
+        return "modular" if name in MODULAR_OPS else "s5" if name in S5_OPS else name
+    return "loss" if group == "loss" else name
+
+
+def typed_config(saved: DictConfig) -> DictConfig:
+    """A job's saved config (.hydra/config.yaml) typed as Hydra composed it for training: the Config schema with each
+    group's own dataclass (enums, int and float fields, defaults of keys an older run did not save)."""
+    saved = OmegaConf.masked_copy(saved, [k for k in saved if k != "hydra"])
+    groups = {g: OmegaConf.merge(OmegaConf.structured(GROUP_SCHEMAS[g][schema_name(g, saved[g].name)]), saved[g])
+              for g in GROUP_SCHEMAS}
+    rest = OmegaConf.masked_copy(saved, [k for k in saved if k not in GROUP_SCHEMAS])
+    cfg = OmegaConf.merge(OmegaConf.structured(Config), rest)
+    for group, node in groups.items():
+        cfg[group] = node
+    return cfg
+
+
+def run_config(run_dir: Path) -> DictConfig:
+    """The typed config of the run in run_dir (its .hydra/config.yaml); FileNotFoundError if there is none."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found (a run dir written by `grokbench run`)")
+    return typed_config(OmegaConf.load(path))
+
+
+@dataclass
+class Run:
+    """A run dir: its config, every member (the members table training wrote its rows with) and the parts they trained
+    in — [(rows of the members table, the part's dir)]: chunks/<k>/ for a chunked run, else the run dir itself."""
+
+    dir: Path
+    cfg: DictConfig
+    table: pd.DataFrame
+    parts: List[Tuple[pd.DataFrame, Path]]
+
+    def part_of(self, member: int) -> Tuple[pd.DataFrame, Path]:
+        for rows, part_dir in self.parts:
+            if member in set(rows["member"]):
+                return rows, part_dir
+        raise ValueError(f"member {member} is invalid; allowed: 0..{len(self.table) - 1}")
+
+
+def open_run(run_dir) -> Run:
+    """The run in run_dir. Its members and parts come from the functions training used (population.members,
+    chunking.chunk_parts with the chunk size the run recorded at its first start)."""
+    import json
+
+    from grokbench.chunking import SIZE_FILE, chunk_parts
+    from grokbench.population import members
+
+    run_dir = Path(run_dir)
+    cfg = run_config(run_dir)
+    table = members(cfg)
+    size_file = run_dir / SIZE_FILE  # absent in a dir written before every run recorded its decision: all at once
+    size = json.loads(size_file.read_text())["members_per_chunk"] if size_file.exists() else len(table)
+    return Run(run_dir, cfg, table, chunk_parts(table, run_dir, size))
+
+
+def member_data(cfg, rows: pd.DataFrame, device="cpu"):
+    """The data of the members in `rows` exactly as training built it (population.build_data)."""
+    from grokbench.population import build_data
+
+    return build_data(cfg, rows, device)
+
+
+def member_model(cfg, rows: pd.DataFrame, data, state: Optional[dict] = None, device="cpu"):
+    """The batched model of the members in `rows` (built as training builds it), with `state` loaded if given, in
+    eval mode."""
+    from grokbench.models import build_model
+
+    model = build_model(cfg.model, data, rows["seed"].tolist(), device)
+    if state is not None:
+        load_weights(model, state)
+    return model.eval()
+
+
+def load_weights(model, state: dict) -> None:
+    """Saved weights (a checkpoint's or one snapshot's) into a part's model; ValueError if they do not fit."""
+    loaded = model.load_state_dict(state, strict=False)
+    stray = [k for k in loaded.missing_keys if not k.endswith("_extra_state")] + loaded.unexpected_keys
+    if stray:  # only the dropout generator states may be left out (snapshots do not keep them)
+        raise ValueError(f"the saved weights do not fit the model of {CONFIG_FILE}: {', '.join(stray)}")
+
+
+def trained_parts(run: Run, device="cpu") -> Iterator[tuple]:
+    """(rows, data, model) of each part with its final weights (the part's checkpoint.pt)."""
+    for rows, part_dir in run.parts:
+        ckpt = store.load_checkpoint(part_dir / store.CHECKPOINT_FILE)
+        if ckpt is None:
+            raise FileNotFoundError(f"{part_dir / store.CHECKPOINT_FILE} not found")
+        data = member_data(run.cfg, rows, device)
+        yield rows, data, member_model(run.cfg, rows, data, ckpt["model"], device)
