@@ -796,6 +796,12 @@ def grid_values(cfg) -> Dict[str, list]:
     return out
 
 
+def grokfast_ema_on(cfg) -> bool:
+    """Grokfast-EMA runs for some member: filter ema and λ > 0 in the config or in a λ grid."""
+    lambdas = OmegaConf.select(cfg, "population.grid.optimizer.grokfast_lambda") or [cfg.optimizer.grokfast_lambda]
+    return cfg.optimizer.grokfast_filter.value == "ema" and any(v > 0 for v in lambdas)
+
+
 def check_grid(cfg) -> None:
     """Every population.grid list: a key the chosen schema lets vary per member (its GRIDDABLE allow-list), not empty,
     distinct numbers, each value accepted by the schema's own __post_init__ range checks."""
@@ -811,8 +817,10 @@ def check_grid(cfg) -> None:
                                             f"changes tensor shapes or what is built: sweep it as a Hydra job axis, "
                                             f"-m {group}.{key}=<a>,<b>")
         check(len(values) > 0, full, values, "a non-empty list of numbers (or null: the config's own value)")
+        integer = type(getattr(base, key)) is int  # a step count: 0.5 would be truncated to a copy of 0
         for v in values:
             check(isinstance(v, (int, float)) and not isinstance(v, bool), full, v, "numbers")
+            check(not integer or float(v).is_integer(), full, v, f"integers ({group}.{key} counts steps)")
             try:
                 one = replace(base, **{key: v})  # the schema's own range checks, value by value
                 if group == "task":
@@ -820,6 +828,12 @@ def check_grid(cfg) -> None:
             except ConfigError as err:
                 raise ConfigError(full, v, err.allowed) from None
         check(len(set(values)) == len(values), full, values, "distinct numbers")
+        if key == "train_fraction" and OmegaConf.select(cfg, "task.split_file") is not None:
+            raise ConfigError(full, values, "no train_fraction grid with task.split_file (the file decides every "
+                                            "member's split, so the members would be copies)")
+        if key == "grokfast_alpha" and not grokfast_ema_on(cfg):
+            raise ConfigError(full, values, "a grid only with optimizer.grokfast_filter=ema and grokfast_lambda > 0 "
+                                            "(else α is never read, so the members would be copies)")
         if key == "train_fraction" and OmegaConf.select(cfg, "model.batch_norm") is True:
             # the sets would be padded to the longest, and padded samples would enter the batch statistics
             raise ConfigError(full, values, "a Hydra job axis with model.batch_norm=true (padded samples would enter "

@@ -44,8 +44,16 @@ def typed_config(saved: DictConfig) -> DictConfig:
 
 
 def run_config(run_dir: Path) -> DictConfig:
-    """The typed config of the run in run_dir (its .hydra/config.yaml); FileNotFoundError if there is none."""
-    path = Path(run_dir) / CONFIG_FILE
+    """The typed config of the run in run_dir: the one training recorded at its first start (chunks/size.json, or an
+    older run's checkpoint), else Hydra's .hydra/config.yaml of a job that has not started training yet;
+    FileNotFoundError if there is neither."""
+    from grokbench.chunking import recorded_config
+
+    run_dir = Path(run_dir)
+    recorded = recorded_config(run_dir) if run_dir.is_dir() else None
+    if recorded is not None:
+        return typed_config(OmegaConf.create(recorded))
+    path = run_dir / CONFIG_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} not found (a run dir written by `grokbench run`)")
     return typed_config(OmegaConf.load(path))

@@ -71,10 +71,12 @@ def fourier(args) -> int:
          f"median over n={table['member'].nunique()} members\nkey frequencies per member: "
          f"{counts.min()}{'' if counts.min() == counts.max() else f'–{counts.max()}'} of {K} ({rule})",
          loss_name=f"{cfg.loss.name} loss", chance=math.log(cfg.task.p) if cfg.loss.name == "softmax_ce" else None)
-    last = table[table["step"] == table["step"].max()].set_index("member")
+    last = table.sort_values("step").groupby("member").tail(1).set_index("member")  # each member's own last snapshot
+    steps = last["step"].unique()
     rich_table = Table("member", "seed", "n", "key frequencies (by norm)", "share of logits", "restricted (test)",
                        "excluded (train)", "train loss", "gini_embed",
-                       title=f"{run_dir}: final snapshot (step {table['step'].max()})", title_justify="left")
+                       title=f"{run_dir}: each member's final snapshot (step "
+                             f"{steps.min()}{'' if len(steps) == 1 else f'–{steps.max()}'})", title_justify="left")
     for member, k in keys.groupby("member", sort=True):
         r = last.loc[member]
         shown = ",".join(map(str, k["freq"].iloc[:8])) + (",…" if len(k) > 8 else "")  # all in key_freqs.parquet

@@ -48,10 +48,11 @@ def overrides(job_dir: Path) -> dict:
 
 
 def member_table(job_dir: Path) -> pd.DataFrame:
-    """The job's members (member, seed, per-member hyperparameters), from its saved config."""
+    """The job's members (member, seed, per-member hyperparameters), from the config it trained (grokbench/runs.py)."""
     from grokbench.population import members
+    from grokbench.runs import run_config
 
-    return members(OmegaConf.load(job_dir / ".hydra" / "config.yaml"))
+    return members(run_config(job_dir))
 
 
 def job_members(job_dir: Path) -> Optional[pd.DataFrame]:
@@ -60,13 +61,14 @@ def job_members(job_dir: Path) -> Optional[pd.DataFrame]:
         return pd.read_parquet(job_dir / store.SUMMARY_FILE).assign(finished=True)
     if not (job_dir / store.METRICS_FILE).exists():
         return None
-    from grokbench.metrics.phases import label_noise
-    from grokbench.summary import summarize_members, summary_settings
+    from grokbench.runs import run_config
+    from grokbench.summary import member_label_noise, summarize_members, summary_settings
 
-    cfg = OmegaConf.load(job_dir / ".hydra" / "config.yaml")
+    cfg = run_config(job_dir)
     table = member_table(job_dir)
     metrics = pd.read_parquet(job_dir / store.METRICS_FILE)
-    partial = summarize_members(metrics, table, [None] * len(table), label_noise(cfg.task), summary_settings(cfg))
+    partial = summarize_members(metrics, table, [None] * len(table), member_label_noise(cfg, table),
+                                summary_settings(cfg))
     return partial.assign(diverged_step=pd.NA, diverged=pd.NA, finished=False)  # divergence is only known at the end
 
 
