@@ -126,3 +126,22 @@ def trained_parts(run: Run, device="cpu") -> Iterator[tuple]:
             raise FileNotFoundError(f"{part_dir / store.CHECKPOINT_FILE} not found")
         data = member_data(run.cfg, rows, device)
         yield rows, data, member_model(run.cfg, rows, data, ckpt["model"], device)
+
+
+def snapshot_state(run_dir: Path, rows: pd.DataFrame, step: int) -> dict:
+    """The weights of the members in `rows` at snapshot `step` (RUN_DIR/snapshots.pt, train.snapshots=N)."""
+    from grokbench import snapshots
+
+    path = Path(run_dir) / store.SNAPSHOTS_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found; train with train.snapshots=N (N >= 1) to keep weights along the way")
+    snaps = snapshots.load(path)
+    column = {int(m): i for i, m in enumerate(snaps["member"])}
+    cols = [column[int(m)] for m in rows["member"]]
+    steps = list(snaps["steps"])
+    i = steps.index(step) if step in steps else None
+    if i is None or not bool(snaps["present"][i, cols].all()):
+        have = [s for j, s in enumerate(steps) if bool(snaps["present"][j, cols].all())]
+        shown = ", ".join(map(str, have[:6])) + (f", …, {have[-1]}" if len(have) > 6 else "")
+        raise ValueError(f"--step {step} is invalid; allowed: a snapshot step of these members ({shown})")
+    return {name: v[i][cols] for name, v in snaps["state"].items()}
