@@ -9,9 +9,13 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import compose, interrupted_train
+from grokbench import watch
 from grokbench.analysis import collect, summarize
+from grokbench.train import train
 
 MIDWAY = ["seeds=3", "population.chunk=1", "train.checkpoint_every_s=1e-9", "train.plot=false"]
+# member 0 (seed 0) has test_acc 0.13 from step 0 and early-stops at step 3; member 1 never reaches 0.1 and runs to 20
+EARLY = ["population.chunk=1", "train.early_stop_threshold=0.1", "train.plot=false"]
 
 
 def as_hydra_job(cfg, out, overrides) -> None:
@@ -32,6 +36,18 @@ def midway(monkeypatch, tmp_path):
     assert (out / "chunks" / "0" / "summary.parquet").exists() and not (out / "metrics.parquet").exists()
     assert pd.read_parquet(out / "chunks" / "1" / "metrics.parquet")["step"].max() == 10
     assert not (out / "chunks" / "2").exists()
+    return out
+
+
+@pytest.fixture(scope="module")
+def early(tmp_path_factory):
+    out = tmp_path_factory.mktemp("early") / "run"
+    out.mkdir()
+    cfg = compose(EARLY)
+    train(cfg, out)
+    as_hydra_job(cfg, out, EARLY)
+    last = pd.read_parquet(out / "metrics.parquet").groupby("member")["step"].max()
+    assert last.to_dict() == {0: 3, 1: 20}  # the chunks stopped at different steps
     return out
 
 
@@ -66,3 +82,19 @@ def test_collect_and_summarize_show_the_chunks_so_far(midway):
     code, out = run_main(summarize, midway, "--format", "csv")
     table = pd.read_csv(io.StringIO(out))
     assert code == 0 and table["members"].tolist() == [2] and table["done"].tolist() == [1]
+
+
+def test_watch_shows_the_chunks_so_far(midway, capsys):
+    assert watch.main([str(midway), "--once"]) == 0
+    text = capsys.readouterr().out
+    assert "failed" in text and "10/20 (chunk 2/3)" in text
+    assert "2 of 3" in text  # the accuracies are medians over the 2 members with rows
+    last = last_rows(*(midway / "chunks" / k / "metrics.parquet" for k in "01"))
+    assert f"{last['train_acc'].median():.1%}" in text and f"{last['test_acc'].median():.1%}" in text
+
+
+def test_watch_reads_each_member_at_its_last_step(early, capsys):
+    assert watch.main([str(early), "--once"]) == 0
+    text = capsys.readouterr().out
+    last = last_rows(early / "metrics.parquet")
+    assert f"{last['train_acc'].median():.1%}" in text and f"{last['test_acc'].median():.1%}" in text
