@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from conftest import compose, interrupted_train
 from grokbench import watch
 from grokbench.analysis import collect, summarize
+from grokbench.reproduce import check_all
 from grokbench.train import train
 
 MIDWAY = ["seeds=3", "population.chunk=1", "train.checkpoint_every_s=1e-9", "train.plot=false"]
@@ -98,3 +99,19 @@ def test_watch_reads_each_member_at_its_last_step(early, capsys):
     text = capsys.readouterr().out
     last = last_rows(early / "metrics.parquet")
     assert f"{last['train_acc'].median():.1%}" in text and f"{last['test_acc'].median():.1%}" in text
+
+
+def test_claims_count_every_member_at_its_own_last_step(early):
+    at_20 = {"metric": "test_acc", "at_step": 20, "min": 0.0}
+    at_10 = {"metric": "test_acc", "at_step": 10, "min": 0.0}
+    rows = check_all([at_20, at_10, {"metric": "final_test_acc", "min": 0.0}], [early])
+    assert [r["n"] for r in rows] == [2, 2, 2]
+    metrics = pd.read_parquet(early / "metrics.parquet").set_index(["member", "step"])["test_acc"]
+    assert rows[0]["median"] == pytest.approx((metrics[0, 3] + metrics[1, 20]) / 2)
+    assert rows[1]["median"] == pytest.approx((metrics[0, 3] + metrics[1, 10]) / 2)
+    assert (rows[0]["step_read_min"], rows[0]["step_read"]) == (3, 20)
+
+    code, out = run_main(summarize, early, "--format", "csv")  # per member from summary.parquet: both count
+    table = pd.read_csv(io.StringIO(out))
+    assert code == 0 and table["members"].tolist() == [2] and table["done"].tolist() == [2]
+    assert table["final_test_acc"].item() == pytest.approx(last_rows(early / "metrics.parquet")["test_acc"].median())
