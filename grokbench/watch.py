@@ -155,7 +155,8 @@ def job_row(job: Path, cache: MetricsCache, now: float) -> dict:
         state = "stopped"
     step, total, rate = status["step"], status["max_steps"], status.get("steps_per_s") or 0.0
     chunks, chunk = status.get("chunks", 1), status.get("chunk", 0)
-    row.update(state=state, step=step, max_steps=total, members=status["members"], age=now - status["updated"],
+    age = max(0.0, now - status["updated"])  # the job may rewrite its status after this table's clock was read
+    row.update(state=state, step=step, max_steps=total, members=status["members"], age=age,
                chunk=f" (chunk {chunk + 1}/{chunks})" if chunks > 1 else "")
     if state == "running":
         row["rate"] = rate
