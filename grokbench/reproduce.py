@@ -2,7 +2,10 @@
 check every claim of its `expect:` list against what the run measured.
 
 A claim is {metric, min and/or max, at_step (metrics.parquet columns only), where (optional)}:
-- a metrics.parquet column is read at the last evaluated step <= at_step, one value per member;
+- a metrics.parquet column is read at each member's own last evaluated step <= at_step, one value per member. The
+  chunks of a chunked run (population.chunk) early-stop on their own, so a member whose chunk stopped before at_step
+  is read where it stopped, as every member of an early-stopped unchunked run is: that is the model the run ended
+  with, one that had passed train.early_stop_threshold (a claim about at_step itself needs a run without early stop);
 - a summary.parquet column is read per member, a null step meaning "never" (+inf);
 - the claim holds when the MEDIAN over members lies within [min, max]; the table also shows min-max and n;
 - a yes/no column (`generalized`, `grokked`, `diverged`) is claimed as the FRACTION of members where it holds:
@@ -43,33 +46,34 @@ def experiments() -> List[str]:
 
 
 def member_values(claim: dict, metrics: pd.DataFrame, summary: pd.DataFrame):
-    """(values per member (np.ndarray), the step read or None) for one claim on one job's tables."""
+    """(values per member (np.ndarray), the steps read (np.ndarray, empty for summary columns)) for one claim on one
+    job's tables."""
     metric = claim["metric"]
     if metric in metrics.columns and metric not in summary.columns:
         if claim.get("at_step") is None:
             raise ValueError(f"claim on metrics column {metric!r} needs at_step")
-        steps = metrics.loc[metrics["step"] <= claim["at_step"], "step"]
-        if steps.empty:
-            return np.array([]), None
-        step = int(steps.max())
-        return metrics.loc[metrics["step"] == step, metric].to_numpy(dtype=float), step
+        upto = metrics[metrics["step"] <= claim["at_step"]]  # each member at its own last eval
+        upto = upto.sort_values("step", kind="stable").drop_duplicates("member", keep="last")
+        return upto[metric].to_numpy(dtype=float), upto["step"].to_numpy(dtype=int)
     if metric in summary.columns:
         values = pd.to_numeric(summary[metric], errors="coerce").astype(float)
         if metric in THRESHOLDS or metric == "grok_delay":  # a null step means "never reached": +inf
             values = values.fillna(math.inf)
-        return values.to_numpy(), None  # any other NaN stays NaN, so a claim on it fails
+        return values.to_numpy(), np.array([], dtype=int)  # any other NaN stays NaN, so a claim on it fails
     raise ValueError(f"claim metric {metric!r} is neither a metrics.parquet nor a summary.parquet column")
 
 
 def check_claim(claim: dict, metrics: pd.DataFrame, summary: pd.DataFrame) -> dict:
-    values, step = member_values(claim, metrics, summary)
+    values, steps = member_values(claim, metrics, summary)
+    # step_read: the latest step read; step_read_min: the earliest (lower where a chunk early-stopped before at_step)
+    step, first = (int(steps.max()), int(steps.min())) if len(steps) else (None, None)
     lo, hi = claim.get("min"), claim.get("max")
     statistic = np.mean if claim["metric"] in FRACTIONS else np.median
     center = float(statistic(values)) if len(values) else math.nan  # reported as "median" (a fraction for FRACTIONS)
     ok = len(values) > 0 and not math.isnan(center)
     ok = ok and (lo is None or center >= lo) and (hi is None or center <= hi)
     return {
-        "metric": claim["metric"], "at_step": claim.get("at_step"), "step_read": step,
+        "metric": claim["metric"], "at_step": claim.get("at_step"), "step_read": step, "step_read_min": first,
         "where": claim.get("where"), "min": lo, "max": hi, "n": len(values), "median": center,
         "lo": float(np.min(values)) if len(values) else math.nan,
         "hi": float(np.max(values)) if len(values) else math.nan, "passed": bool(ok),
@@ -123,7 +127,7 @@ def check_all(expect, job_dirs: List[Path]) -> List[dict]:
             metrics, summary = select_members(metrics, summary, member_where)
             rows.append({**check_claim(claim, metrics, summary), "job": str(job)})
         if not matched:  # a crashed or missing job must not make its claims disappear
-            empty = pd.DataFrame(columns=["step", claim["metric"]])
+            empty = pd.DataFrame(columns=["step", "member", claim["metric"]])
             rows.append({**check_claim(claim, empty, pd.DataFrame(columns=[claim["metric"]])), "job": None})
     return rows
 
@@ -144,7 +148,8 @@ def fmt(x: float) -> str:
 def measured_text(r: dict) -> str:
     if r["metric"] in FRACTIONS:
         return f"{fmt(r['median'])} of n={r['n']} members" if r["n"] else "no members"
-    read = f" (step {r['step_read']})" if r["step_read"] is not None else ""
+    first, last = r["step_read_min"], r["step_read"]
+    read = "" if last is None else f" (step {last})" if first == last else f" (steps {first}–{last})"
     return f"{fmt(r['median'])} [{fmt(r['lo'])}–{fmt(r['hi'])}], n={r['n']}{read}"
 
 

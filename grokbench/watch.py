@@ -1,7 +1,8 @@
 """`grokbench watch DIR [--once] [--every S]`: a live table of a run or a sweep, refreshed as checkpoints land.
 
-Reads only what jobs write (status.json, metrics.parquet, .hydra/, the sweep's multirun.yaml and .submitit/), never
-writes or locks anything, so it can run on a login node over a shared file system while jobs train elsewhere.
+Reads only what jobs write (status.json, metrics.parquet or, while a chunked job trains, each chunk's, .hydra/, the
+sweep's multirun.yaml and .submitit/), never writes or locks anything, so it can run on a login node over a shared file
+system while jobs train elsewhere.
 States: running, preempted, finished, failed (written by the job, see grokbench/status.py), plus
 - waiting: a job dir (or a .submitit/ entry) without status.json yet; a job the sweep will launch but that has no
   dir yet counts in the "not started" total (from multirun.yaml: the overrides' combinations, or an optuna study's
@@ -76,24 +77,43 @@ def process_gone(status: dict) -> bool:
 
 
 class MetricsCache:
-    """metrics.parquet read again only when its mtime changes (a sweep of many jobs refreshes cheaply)."""
+    """Metrics files read again only when their mtime changes (a sweep of many jobs refreshes cheaply)."""
 
     def __init__(self):
-        self.seen = {}
+        self.seen = {}  # path → (mtime, threshold, per-member frame)
 
-    def last(self, job: Path, threshold: float):
-        """(median train acc, median test acc, members generalised so far) at the last eval written, or None."""
-        path = job / store.METRICS_FILE
+    def members(self, path: Path, threshold: float) -> Optional[pd.DataFrame]:
+        """Per member: train and test acc at its own last eval (chunks can stop at different steps), and whether
+        test acc reached `threshold`; None before the file is first written."""
         try:
             mtime = path.stat().st_mtime
-            if self.seen.get(path, (None,))[0] != mtime:
+            if self.seen.get(path, (None, None))[:2] != (mtime, threshold):
                 m = pd.read_parquet(path, columns=["step", "member", "train_acc", "test_acc"])
-                last = m[m["step"] == m["step"].max()]
-                reached = m.groupby("member")["test_acc"].max() >= threshold
-                self.seen[path] = (mtime, (last["train_acc"].median(), last["test_acc"].median(), int(reached.sum())))
+                last = m.sort_values("step", kind="stable").drop_duplicates("member", keep="last").set_index("member")
+                per = pd.DataFrame({"train": last["train_acc"], "test": last["test_acc"],
+                                    "reached": m.groupby("member")["test_acc"].max() >= threshold})
+                self.seen[path] = (mtime, threshold, per)
         except (OSError, ValueError, KeyError):  # not written yet, or being replaced right now: keep what we had
             pass
-        return self.seen.get(path, (None, None))[1]
+        return self.seen.get(path, (None, None, None))[2]
+
+    def last(self, job: Path, threshold: float):
+        """(median train acc, median test acc, members generalised so far, members with rows), each member at its
+        last eval written; None before any. A chunked job in training: its chunks' members so far."""
+        frames = [f for f in (self.members(p, threshold) for p in metrics_files(job)) if f is not None]
+        if not frames:
+            return None
+        per = pd.concat(frames)
+        return per["train"].median(), per["test"].median(), int(per["reached"].sum()), len(per)
+
+
+def metrics_files(job: Path) -> List[Path]:
+    """The job's metrics.parquet; for a job in chunks (population.chunk) that has not written it yet, each chunk's."""
+    if (job / store.METRICS_FILE).exists():
+        return [job / store.METRICS_FILE]
+    from grokbench.analysis.collect import natural
+
+    return sorted(job.glob(f"chunks/*/{store.METRICS_FILE}"), key=natural)
 
 
 def threshold_of(job: Path) -> float:
@@ -127,7 +147,7 @@ def duration(seconds) -> str:
 def job_row(job: Path, cache: MetricsCache, now: float) -> dict:
     status = read_status(job)
     row = {"job": job, "state": "waiting", "step": None, "max_steps": None, "members": None, "rate": None,
-           "eta": None, "train": None, "test": None, "generalized": None, "age": None, "chunk": ""}
+           "eta": None, "train": None, "test": None, "generalized": None, "seen": None, "age": None, "chunk": ""}
     if status is None:
         return row
     state = status["state"]
@@ -135,7 +155,8 @@ def job_row(job: Path, cache: MetricsCache, now: float) -> dict:
         state = "stopped"
     step, total, rate = status["step"], status["max_steps"], status.get("steps_per_s") or 0.0
     chunks, chunk = status.get("chunks", 1), status.get("chunk", 0)
-    row.update(state=state, step=step, max_steps=total, members=status["members"], age=now - status["updated"],
+    age = max(0.0, now - status["updated"])  # the job may rewrite its status after this table's clock was read
+    row.update(state=state, step=step, max_steps=total, members=status["members"], age=age,
                chunk=f" (chunk {chunk + 1}/{chunks})" if chunks > 1 else "")
     if state == "running":
         row["rate"] = rate
@@ -143,8 +164,15 @@ def job_row(job: Path, cache: MetricsCache, now: float) -> dict:
         row["eta"] = left / rate if rate > 0 else None
     last = cache.last(job, threshold_of(job))
     if last is not None:
-        row["train"], row["test"], row["generalized"] = last
+        row["train"], row["test"], row["generalized"], row["seen"] = last
     return row
+
+
+def members_text(r: dict) -> str:
+    """`4`, or `2 of 4` while the accuracies cover only some members (a chunked job: later chunks not started)."""
+    if r["members"] is None:
+        return "-"
+    return f"{r['seen']} of {r['members']}" if r["seen"] is not None and r["seen"] < r["members"] else str(r["members"])
 
 
 def rate_text(rate) -> str:
@@ -177,7 +205,7 @@ def build_table(root: Path, cache: MetricsCache, now: float = None):
         table.add_row(
             "." if single else str(r["job"].relative_to(root)), overrides_text(o, shown),
             f"[{COLOURS[state]}]{state}[/]", "-" if r["step"] is None else f"{r['step']}/{r['max_steps']}{r['chunk']}",
-            "-" if r["members"] is None else str(r["members"]), pct(r["train"]), pct(r["test"]),
+            members_text(r), pct(r["train"]), pct(r["test"]),
             "-" if r["generalized"] is None else f"{r['generalized']}/{r['members']}",
             rate_text(r["rate"]), duration(r["eta"]),
             "-" if r["age"] is None else f"{duration(r['age'])} ago",

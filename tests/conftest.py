@@ -50,14 +50,22 @@ class Interrupted(Exception):
     pass
 
 
-def interrupted_train(monkeypatch, cfg, out, at_step: int) -> None:
-    """train(cfg, out) dies just before step `at_step`, as a killed job would (set train.checkpoint_every_s tiny so
-    it has checkpointed at that step); the real step is back in place afterwards."""
+def interrupted_train(monkeypatch, cfg, out, at_step: int, chunk: int = 0) -> None:
+    """train(cfg, out) dies just before step `at_step` of the `chunk`-th part it trains (population.chunk; 0 when
+    unchunked), as a killed job would (set train.checkpoint_every_s tiny so it has checkpointed at that step); the
+    real step is back in place afterwards."""
     from grokbench.step import Stepper
 
+    parts = []  # one Stepper per part trained
+
     class Dies(Stepper):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.part = len(parts)
+            parts.append(self)
+
         def __call__(self, step, x, y, mask=None):
-            if step == at_step:
+            if step == at_step and self.part == chunk:
                 raise Interrupted
             super().__call__(step, x, y, mask)
 

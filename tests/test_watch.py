@@ -107,3 +107,18 @@ def test_sweep_table_and_end_of_run_plots(tmp_path):
     shutil.copytree(sweep / "0" / ".hydra", sweep / "1" / ".hydra")  # as Hydra leaves a job that has just started
     table = watch_once(sweep)
     assert "2 of 2 jobs" in table and "1 finished, 1 waiting" in table
+
+
+def test_a_status_written_after_the_table_began_is_updated_now(run):
+    """A job rewrites status.json while watch builds its table: that status is newer than the table's clock."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from grokbench.watch import MetricsCache, build_table
+
+    _, _, out = run()
+    console = Console(file=StringIO(), width=200)
+    console.print(build_table(out, MetricsCache(), now=read_status(out)["updated"] - 1.0)[0])
+    text = console.file.getvalue()
+    assert "0m00s ago" in text and "-1m" not in text
