@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from conftest import compose
 from grokbench.config import CONFIG_DIR
-from grokbench.models.plain import member_from_state, member_module
+from grokbench.models.plain import member_from_state, member_module, plain_from_state_dict
 from grokbench.population import build_population, members
 from grokbench.step import train_step
 
@@ -112,11 +112,24 @@ def test_member_from_a_state_dict_and_the_checkpoint_config(case):
         torch.testing.assert_close(plain(data.x_test[2]), model(data.x_test)[2], **F32)
 
 
+@pytest.mark.parametrize("case", ["mlp_sparse_parity_tanh", "quadratic_dropout_batch_norm",
+                                  "two_layer_relu_fixed_output", "transformer_lee", "transformer_prieto_no_positions"])
+def test_a_plain_state_dict_and_its_config_rebuild_the_module(case):
+    """What `grokbench export --to torch` writes (a plain state_dict and a plain config dict) loads back."""
+    cfg, data, model = trained_population(CASES[case])
+    plain = member_module(model, 1)
+    state = {k: v.clone() for k, v in plain.state_dict().items()}
+    again = plain_from_state_dict(OmegaConf.to_container(cfg.model, resolve=True), state)
+    assert type(again) is type(plain) and not again.training
+    with torch.no_grad():
+        torch.testing.assert_close(again(data.x_test[1]), plain(data.x_test[1]), rtol=0, atol=0)
+
+
 def test_plain_modules_hold_ordinary_layers_with_no_member_dim():
     _, _, model = trained_population(CASES["mlp_op_equals_bias_depth3_gelu"])
     shapes = {n: tuple(v.shape) for n, v in member_module(model, 1).state_dict().items()}
     H, C, TV = 16, 11, 4 * 13  # width, classes, 4 tokens over p + 2 ids
-    assert shapes == {"fc_in.weight": (H, TV), "fc_in.bias": (H,), "fc_hidden.0.weight": (H, H),
+    assert shapes == {"offsets": (4,), "fc_in.weight": (H, TV), "fc_in.bias": (H,), "fc_hidden.0.weight": (H, H),
                       "fc_hidden.0.bias": (H,), "fc_hidden.1.weight": (H, H), "fc_hidden.1.bias": (H,),
                       "fc_out.weight": (C, H), "fc_out.bias": (C,)}
     _, _, model = trained_population(CASES["transformer_prieto_batched_dropout"])

@@ -5,6 +5,7 @@ forward on (R, N, …) at [k] to float rounding (tests/test_plain_modules.py).
 
     member_module(model, k)                              from a live population (grokbench/models/)
     member_from_state(model_cfg, state, k, vocab_size)   from a population's state_dict (checkpoint.pt, snapshots.pt)
+    plain_from_state_dict(model_cfg, state)              back from the plain module's own state_dict (an export)
 
 Both read the population's tensors by name (not by module structure), so they hold whatever the batched forward
 computes internally. The module comes back in eval mode: dropout off, batch norm on its running statistics.
@@ -27,14 +28,15 @@ class PlainMLP(nn.Module):
     def __init__(self, cfg, vocab_size: int, seq_len: int, n_classes: int):
         super().__init__()
         self.vocab_size, self.seq_len, self.act = vocab_size, seq_len, MLP_ACTIVATIONS[cfg.activation.value]
+        # token t at position i is input row i·V + t; kept in the state_dict, so it alone says T and V
+        self.register_buffer("offsets", torch.arange(seq_len) * vocab_size)
         self.fc_in = nn.Linear(seq_len * vocab_size, cfg.width, bias=cfg.bias)
         self.fc_hidden = nn.ModuleList(nn.Linear(cfg.width, cfg.width, bias=cfg.bias) for _ in range(cfg.depth - 1))
         self.fc_out = nn.Linear(cfg.width, n_classes, bias=cfg.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, T) token ids → logits (N, C)."""
-        offsets = torch.arange(self.seq_len, device=x.device) * self.vocab_size  # token t at i: row i·V + t
-        onehot = F.one_hot(x + offsets, self.seq_len * self.vocab_size).sum(1)  # (N, T·V)
+        onehot = F.one_hot(x + self.offsets, self.seq_len * self.vocab_size).sum(1)  # (N, T·V)
         h = self.act(self.fc_in(onehot.to(self.fc_in.weight.dtype)))
         for layer in self.fc_hidden:
             h = self.act(layer(h))
@@ -117,6 +119,10 @@ def _transformer_names(state: dict) -> dict:
     return names
 
 
+NAMES = {"mlp": _mlp_names, "transformer": _transformer_names, "quadratic": lambda state: QUADRATIC_NAMES,
+         "two_layer_relu_fixed_output": lambda state: TWO_LAYER_NAMES}  # model name → its name map
+
+
 def _member_state(state: dict, names: dict, k: int) -> dict:
     """{plain name: member k's tensor, copied} of every population tensor in `names` (dropout generator states and
     other non-tensors are left out)."""
@@ -146,37 +152,49 @@ def _schema(model_cfg):
     return OmegaConf.to_object(node)
 
 
+def _empty(cfg, shapes: dict) -> nn.Module:
+    """The plain module of `cfg` on the meta device (no init draw touches the global RNG: the caller assigns the
+    tensors), sized by `shapes` ({plain name: shape})."""
+    from grokbench.models.transformer_net import TransformerNet
+
+    with torch.device("meta"):
+        if cfg.name == "mlp":
+            n_in, T = shapes["fc_in.weight"][1], shapes["offsets"][0]
+            return PlainMLP(cfg, n_in // T, T, shapes["fc_out.weight"][0])
+        if cfg.name == "quadratic":
+            return PlainQuadratic(cfg, shapes["U.weight"][0], shapes["W.weight"][0])
+        if cfg.name == "two_layer_relu_fixed_output":
+            return PlainTwoLayerRelu(cfg, shapes["W.weight"][1])
+        if cfg.name == "transformer":
+            T = shapes["pos_emb.weight"][0] if "pos_emb.weight" in shapes else 1  # T only sizes pos_emb
+            return TransformerNet(cfg, shapes["tok_emb.weight"][0], T, shapes["unembed.weight"][0])
+    raise ValueError(f"model={cfg.name} has no plain member module")
+
+
+def plain_from_state_dict(model_cfg, state: dict) -> nn.Module:
+    """The plain module whose own state_dict is `state` (as `grokbench export --to torch` writes it), in eval mode."""
+    cfg = _schema(model_cfg)
+    module = _empty(cfg, {n: tuple(v.shape) for n, v in state.items()})
+    module.load_state_dict(state, assign=True)
+    return module.eval()
+
+
 def member_from_state(model_cfg, state: dict, k: int, vocab_size: int | None = None) -> nn.Module:
     """Member k of the population whose state_dict is `state` ({name: (R, …)}), as a plain module in eval mode.
     vocab_size: ids per token position, needed by the MLP only (its input layer has T·V rows)."""
-    from grokbench.models.transformer_net import TransformerNet
-
     cfg = _schema(model_cfg)
-    with torch.device("meta"):  # shapes only: no init draw touches the global RNG, the loaded tensors are assigned
-        if cfg.name == "mlp":
-            if vocab_size is None:
-                raise ValueError("member_from_state: model=mlp needs vocab_size (the task's ids per token)")
-            names = _mlp_names(state)
-            module = PlainMLP(cfg, vocab_size, state["w_in"].shape[1] // vocab_size, state["w_out"].shape[-1])
-        elif cfg.name == "quadratic":
-            names = QUADRATIC_NAMES
-            module = PlainQuadratic(cfg, state["U"].shape[1], state["W"].shape[-1])
-        elif cfg.name == "two_layer_relu_fixed_output":
-            names = TWO_LAYER_NAMES
-            module = PlainTwoLayerRelu(cfg, state["W"].shape[1])
-        elif cfg.name == "transformer":
-            names = _transformer_names(state)
-            plain_shapes = {plain: (state[n].shape[1:][::-1] if t else state[n].shape[1:])
-                            for n, (plain, t) in names.items() if torch.is_tensor(state.get(n))}
-            V = plain_shapes["tok_emb.weight"][0]
-            T = plain_shapes["pos_emb.weight"][0] if "pos_emb.weight" in plain_shapes else 1  # only sizes pos_emb
-            module = TransformerNet(cfg, V, T, plain_shapes["unembed.weight"][0])
-        else:
-            raise ValueError(f"model={cfg.name} has no plain member module")
-    member = _member_state(state, names, k)
-    if isinstance(getattr(module, "bn", None), nn.BatchNorm1d):
+    if cfg.name not in NAMES:
+        raise ValueError(f"model={cfg.name} has no plain member module")
+    member = _member_state(state, NAMES[cfg.name](state), k)
+    if cfg.name == "mlp":
+        if vocab_size is None:
+            raise ValueError("member_from_state: model=mlp needs vocab_size (the task's ids per token)")
+        T = member["fc_in.weight"].shape[1] // vocab_size
+        member["offsets"] = torch.arange(T) * vocab_size
+    if cfg.name == "quadratic" and cfg.batch_norm:
         member["bn.num_batches_tracked"] = torch.tensor(0)  # unused: momentum is fixed (0.1), as in the population
-    module.load_state_dict(member, assign=True)  # strict: every plain parameter must come from the population
+    module = _empty(cfg, {n: tuple(v.shape) for n, v in member.items()})
+    module.load_state_dict(member, assign=True)  # strict: every plain tensor must come from the population
     return module.eval()
 
 
