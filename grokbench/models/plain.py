@@ -189,10 +189,10 @@ def member_from_state(model_cfg, state: dict, k: int, vocab_size: int | None = N
     if cfg.name == "mlp":
         if vocab_size is None:
             raise ValueError("member_from_state: model=mlp needs vocab_size (the task's ids per token)")
-        T = member["fc_in.weight"].shape[1] // vocab_size
-        member["offsets"] = torch.arange(T) * vocab_size
+        w = member["fc_in.weight"]
+        member["offsets"] = torch.arange(w.shape[1] // vocab_size, device=w.device) * vocab_size
     if cfg.name == "quadratic" and cfg.batch_norm:
-        member["bn.num_batches_tracked"] = torch.tensor(0)  # unused: momentum is fixed (0.1), as in the population
+        member["bn.num_batches_tracked"] = torch.tensor(0, device=member["bn.weight"].device)  # unused: momentum is fixed (0.1), as in the population
     module = _empty(cfg, {n: tuple(v.shape) for n, v in member.items()})
     module.load_state_dict(member, assign=True)  # strict: every plain tensor must come from the population
     return module.eval()
