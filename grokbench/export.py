@@ -164,14 +164,17 @@ def hooked_transformer(net, n_ctx: int):
             raise ValueError(f"{name}: shape {tuple(value.shape)}, TransformerLens expects {tuple(state[name].shape)}")
         state[name] = value.contiguous().clone()
     model.load_state_dict(state)  # strict: every TransformerLens tensor is accounted for
+    # a check that costs one forward: every [a, b, =] through both ("=" is the last id), read out at "="
+    ids = torch.arange(args["d_vocab"] - 1)
+    x = torch.stack([ids.repeat_interleave(len(ids)), ids.repeat(len(ids)), torch.full((len(ids) ** 2,), len(ids))], 1)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x)[:, -1], net(x), rtol=1e-4, atol=1e-4)  # else a bug: raise, do not write
     return args, {k: v.detach().cpu() for k, v in model.state_dict().items()}
 
 
 # --------------------------------------------------------------------------------------------------- command
 def export(run_dir: Path, k: int, to: str, out: Path, step: int | None = None) -> dict:
     """Write member k of the run in `run_dir` to `out`; returns what was written."""
-    import torch
-
     from grokbench import store
     from grokbench.models.plain import member_from_state
     from grokbench.population import members
@@ -193,7 +196,8 @@ def export(run_dir: Path, k: int, to: str, out: Path, step: int | None = None) -
         try:
             args, tl_state = hooked_transformer(plain, n_ctx=3)
         except ImportError:
-            raise ExportError("--to transformer_lens needs TransformerLens: pip install 'grokbench[transformer_lens]'")
+            need = "--to transformer_lens needs TransformerLens: pip install 'grokbench[transformer_lens]'"
+            raise ExportError(need) from None
         payload = {"config": args, "state_dict": tl_state, **meta, "grokbench_config": config}
     out.parent.mkdir(parents=True, exist_ok=True)
     store.save_checkpoint(payload, out)  # atomic: temp file, then rename

@@ -3,6 +3,8 @@ logits equal the population's logits for that member; bad arguments stop with on
 
 Tolerances (torch.testing.assert_close, float32): rtol=1e-5, atol=1e-5 against the population (a different order of
 the same multiply-adds); exact (0, 0) where the same plain module runs twice."""
+import sys
+
 import pytest
 import torch
 
@@ -128,6 +130,13 @@ def test_transformer_lens_refuses_other_layouts(runs, tmp_path, capsys, name, ex
     err = one_line_error(capsys)
     assert "supports the Nanda layout only" in err and expected in err
     assert not out.exists()
+
+
+def test_transformer_lens_missing_is_one_line(runs, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformer_lens", None)  # `import transformer_lens` raises ImportError
+    assert export(runs / "nanda", "--member", 0, "--to", "transformer_lens", "--out", tmp_path / "tl.pt") == 2
+    assert "pip install 'grokbench[transformer_lens]'" in one_line_error(capsys)
+    assert not (tmp_path / "tl.pt").exists()
 
 
 BAD = {  # arguments after RUN_DIR's name → a phrase of the one-line error
