@@ -78,6 +78,8 @@ def _member_weights(run_dir: Path, k: int, step: int | None):
         raise ExportError(f"{run_dir} has no {store.SNAPSHOTS_FILE} for --step (train with train.snapshots=N); "
                           f"without --step the final weights are exported")
     snaps = snapshots.load(path)
+    if k not in snaps["member"]:  # a chunked run still training: only the chunks so far have snapshot files
+        raise ExportError(f"member {k} has no snapshots in {path} yet (its chunk has not trained)")
     r = snaps["member"].index(k)
     have = [s for i, s in enumerate(snaps["steps"]) if bool(snaps["present"][i, r])]
     if step not in have:
