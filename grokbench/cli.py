@@ -20,6 +20,7 @@ grokbench — grokking and memorization experiments, many seeds as one batched p
   grokbench analyze prune RUN_DIR      prune neurons by IPR order and report accuracies
   grokbench analyze fourier RUN_DIR    Fourier progress measures from weight snapshots (train.snapshots=N)
   grokbench data [OVERRIDES] --out F   write each member's train/test samples (a, b, label, corrupted) to Parquet
+  grokbench export RUN_DIR --member K --to torch|transformer_lens --out F   one member as a plain model file
 
 Overrides are Hydra's: task=modsub task.p=97 model.width=512 optimizer.lr=3e-3 seeds=8 device=cpu
   seeds=N trains seeds 0..N-1 as one population; seeds=[3,7] picks seeds;
@@ -38,6 +39,7 @@ COMMANDS = {
     "analyze": "grokbench.analysis.analyze",
     "data": "grokbench.data_cmd",
     "watch": "grokbench.watch",
+    "export": "grokbench.export",
 }
 
 
