@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Dict, NamedTuple, Optional
 
 import pandas as pd
+import torch
 
 from grokbench import runs, store
 
@@ -27,11 +28,11 @@ class MemberData(NamedTuple):
     """One member's samples as it trained and tested on them (no padding): inputs (N, T) tokens or (N, D) features,
     labels (N,) as trained on (a corrupted train label is the replaced one), corrupted (N_train,) bool."""
 
-    x_train: "torch.Tensor"  # noqa: F821 (torch is imported where tensors are made)
-    y_train: "torch.Tensor"  # noqa: F821
-    corrupted: "torch.Tensor"  # noqa: F821
-    x_test: "torch.Tensor"  # noqa: F821
-    y_test: "torch.Tensor"  # noqa: F821
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    corrupted: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
 
 
 class Run:
@@ -72,27 +73,29 @@ class Run:
         return MemberData(data.x_train[r, :nt], data.y_train[r, :nt], data.corrupted[r, :nt], data.x_test[r, :ne],
                           data.y_test[r, :ne])
 
-    def batched_model(self, member: int, step: Optional[int] = None):
-        """(the batched model of the member's part with the weights at `step` — None: the final ones —, the member's
-        row in it)."""
+    def weights(self, member: int, step: Optional[int] = None):
+        """(the weights of the member's part at `step` — None: the final ones —, the member's row in them, the step)."""
         rows, r, part_dir = self._member(member)
-        data = runs.member_data(self.config, rows)
-        return runs.member_model(self.config, rows, data, self.weights(rows, part_dir, step)), r
+        if step is not None:
+            return runs.snapshot_state(self.dir, rows, step, part_dir), r, step
+        ckpt = store.load_checkpoint(part_dir / store.CHECKPOINT_FILE)
+        if ckpt is None:
+            raise FileNotFoundError(f"{part_dir} has no {store.CHECKPOINT_FILE} yet (member {member}'s part has not "
+                                    f"trained)")
+        return ckpt["model"], r, int(ckpt["step"])
 
-    def weights(self, rows: pd.DataFrame, part_dir: Path, step: Optional[int]) -> dict:
-        if step is None:
-            ckpt = store.load_checkpoint(part_dir / store.CHECKPOINT_FILE)
-            if ckpt is None:
-                raise FileNotFoundError(f"{part_dir / store.CHECKPOINT_FILE} not found")
-            return ckpt["model"]
-        return runs.snapshot_state(self.dir, rows, step)
+    def batched_model(self, member: int, step: Optional[int] = None):
+        """(the batched model of the member's part with the weights at `step` (None: final), the member's row)."""
+        rows, _, _ = self._member(member)
+        state, r, _ = self.weights(member, step)
+        return runs.member_model(self.config, rows, runs.member_data(self.config, rows), state), r
 
     def model(self, member: int, step: Optional[int] = None):
         """Member `member` as a plain torch.nn.Module (no member dim) at `step` (None: final), in eval mode."""
         from grokbench.models.plain import member_module
 
         model, r = self.batched_model(member, step)
-        return member_module(model, r)
+        return member_module(model, r)  # models/plain.py: tested equal to the population's member
 
 
 class Sweep:

@@ -15,7 +15,6 @@ at step S (snapshots.pt). A bad argument stops with one line and exit code 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -39,62 +38,26 @@ class Parser(argparse.ArgumentParser):
 
 
 # --------------------------------------------------------------------------------------------------- run weights
-# TEMPORARY: reads RUN_DIR's files directly until the shared run loader (grokbench/runs.py) lands; swap
-# `_member_weights` for it then. It returns the config as checkpoint.pt holds it and one state_dict with member k
-# at index r.
 def _member_weights(run_dir: Path, k: int, step: int | None):
-    """→ (config DictConfig, state {name: (R, …)}, r: member k's index in state, seed, step)."""
-    import torch
-    from omegaconf import OmegaConf
-
-    from grokbench import snapshots, store
-    from grokbench.chunking import SIZE_FILE, chunk_parts
-    from grokbench.population import members
+    """→ (config DictConfig, state {name: (R, …)}, r: member k's index in state, seed, step), read through the API's
+    Run (grokbench/runs.py: the config training recorded, the member's chunk)."""
+    from grokbench.api import Run
 
     if not run_dir.is_dir():
         raise ExportError(f"run dir {run_dir} not found")
-    size_file = run_dir / SIZE_FILE  # chunked runs (and every run since chunking) record members per chunk here
-    recorded = json.loads(size_file.read_text()) if size_file.exists() else {}
-    ckpt = store.load_checkpoint(run_dir / store.CHECKPOINT_FILE)
-    config_yaml = recorded.get("config") or (ckpt or {}).get("config")
-    if config_yaml is None:
-        raise ExportError(f"{run_dir} has no {store.CHECKPOINT_FILE} (not a run dir, or not checkpointed yet)")
-    cfg = OmegaConf.create(config_yaml)
-    table = members(cfg)
-    if not 0 <= k < len(table):
-        raise ExportError(f"--member {k} is out of range; allowed: 0..{len(table) - 1} (the run has {len(table)} "
-                          f"members)")
-    seed = int(table["seed"].iloc[k])
-    size = recorded.get("members_per_chunk", len(table))
-    rows, part_dir = next((rows, d) for rows, d in chunk_parts(table, run_dir, size) if k in set(rows["member"]))
-    if step is None:
-        ckpt = ckpt if part_dir == run_dir else store.load_checkpoint(part_dir / store.CHECKPOINT_FILE)
-        if ckpt is None:
-            raise ExportError(f"{part_dir} has no {store.CHECKPOINT_FILE} yet (member {k}'s chunk has not trained)")
-        return cfg, ckpt["model"], list(rows["member"]).index(k), seed, int(ckpt["step"])
-    path = run_dir / store.SNAPSHOTS_FILE
-    path = path if path.exists() else part_dir / store.SNAPSHOTS_FILE  # a chunked run merges its files at the end
-    if not path.exists():
-        raise ExportError(f"{run_dir} has no {store.SNAPSHOTS_FILE} for --step (train with train.snapshots=N); "
-                          f"without --step the final weights are exported")
-    snaps = snapshots.load(path)
-    if k not in snaps["member"]:  # a chunked run still training: only the chunks so far have snapshot files
-        raise ExportError(f"member {k} has no snapshots in {path} yet (its chunk has not trained)")
-    r = snaps["member"].index(k)
-    have = [s for i, s in enumerate(snaps["steps"]) if bool(snaps["present"][i, r])]
-    if step not in have:
-        shown = ", ".join(map(str, have if len(have) <= 8 else [*have[:4], "…", *have[-3:]]))
-        raise ExportError(f"--step {step} is not among member {k}'s snapshots; available: {shown} ({len(have)} in all)")
-    i = snaps["steps"].index(step)
-    return cfg, {name: v[i] for name, v in snaps["state"].items() if torch.is_tensor(v)}, r, seed, step
+    try:
+        run = Run(run_dir)
+        state, r, step = run.weights(k, step)
+    except (ValueError, FileNotFoundError) as err:
+        raise ExportError(str(err)) from None
+    return run.config, state, r, int(run.members["seed"].iloc[k]), step
 
 
-# --------------------------------------------------------------------------------------------------- conversions
 def member_config(cfg, table_row: dict) -> dict:
     """{"model": …, "task": …} as plain dicts, with the member's own values of gridded keys (population.grid)."""
     from omegaconf import OmegaConf
 
-    config = {g: OmegaConf.to_container(cfg[g], resolve=True) for g in ("model", "task")}
+    config = {g: OmegaConf.to_container(cfg[g], resolve=True, enum_to_str=True) for g in ("model", "task")}
     for name, value in table_row.items():
         group, _, key = name.partition(".")
         if group in config and key in config[group]:

@@ -73,7 +73,8 @@ class Run:
         for rows, part_dir in self.parts:
             if member in set(rows["member"]):
                 return rows, part_dir
-        raise ValueError(f"member {member} is invalid; allowed: 0..{len(self.table) - 1}")
+        n = len(self.table)
+        raise ValueError(f"member {member} is out of range; allowed: 0..{n - 1} (the run has {n} members)")
 
 
 def open_run(run_dir) -> Run:
@@ -128,20 +129,25 @@ def trained_parts(run: Run, device="cpu") -> Iterator[tuple]:
         yield rows, data, member_model(run.cfg, rows, data, ckpt["model"], device)
 
 
-def snapshot_state(run_dir: Path, rows: pd.DataFrame, step: int) -> dict:
-    """The weights of the members in `rows` at snapshot `step` (RUN_DIR/snapshots.pt, train.snapshots=N)."""
+def snapshot_state(run_dir: Path, rows: pd.DataFrame, step: int, part_dir: Optional[Path] = None) -> dict:
+    """The weights of the members in `rows` at snapshot `step`: RUN_DIR/snapshots.pt (train.snapshots=N), or, while a
+    chunked run trains, the snapshots of the members' own chunk dir `part_dir`."""
     from grokbench import snapshots
 
     path = Path(run_dir) / store.SNAPSHOTS_FILE
+    path = path if path.exists() or part_dir is None else Path(part_dir) / store.SNAPSHOTS_FILE
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found; train with train.snapshots=N (N >= 1) to keep weights along the way")
+        raise FileNotFoundError(f"{path} not found: train with train.snapshots=N (N >= 1) to keep weights along the "
+                                f"way; without a step the final weights are read")
     snaps = snapshots.load(path)
     column = {int(m): i for i, m in enumerate(snaps["member"])}
+    if any(int(m) not in column for m in rows["member"]):  # a chunked run still training: only chunks so far
+        raise FileNotFoundError(f"member {int(rows['member'].iloc[0])}'s chunk has no snapshots yet")
     cols = [column[int(m)] for m in rows["member"]]
-    steps = list(snaps["steps"])
-    i = steps.index(step) if step in steps else None
-    if i is None or not bool(snaps["present"][i, cols].all()):
-        have = [s for j, s in enumerate(steps) if bool(snaps["present"][j, cols].all())]
-        shown = ", ".join(map(str, have[:6])) + (f", …, {have[-1]}" if len(have) > 6 else "")
-        raise ValueError(f"--step {step} is invalid; allowed: a snapshot step of these members ({shown})")
+    have = [s for j, s in enumerate(snaps["steps"]) if bool(snaps["present"][j, cols].all())]
+    if step not in have:
+        shown = ", ".join(map(str, have if len(have) <= 8 else [*have[:4], "…", *have[-3:]]))
+        raise ValueError(f"step {step} is not among member {int(rows['member'].iloc[0])}'s snapshots; available: "
+                         f"{shown} ({len(have)} in all)")
+    i = list(snaps["steps"]).index(step)
     return {name: v[i][cols] for name, v in snaps["state"].items()}

@@ -44,9 +44,9 @@ def test_a_members_model_and_data_give_the_numbers_training_logged(run, chunk):
 def test_unknown_member_and_step_are_one_line_errors(run):
     _, _, out = run(["train.snapshots=2"])
     loaded = load_run(out)
-    with pytest.raises(ValueError, match=r"member 9 is invalid; allowed: 0\.\.1"):
+    with pytest.raises(ValueError, match=r"member 9 is out of range; allowed: 0\.\.1"):
         loaded.data(9)
-    with pytest.raises(ValueError, match=r"--step 7 is invalid; allowed: a snapshot step"):
+    with pytest.raises(ValueError, match=r"step 7 is not among member 0's snapshots; available: "):
         loaded.model(0, step=7)
 
 

@@ -141,10 +141,10 @@ def test_transformer_lens_missing_is_one_line(runs, tmp_path, capsys, monkeypatc
 
 BAD = {  # arguments after RUN_DIR's name → a phrase of the one-line error
     "missing run dir": (["nowhere", "--member", 0, "--to", "torch"], "run dir"),
-    "member out of range": (["nanda", "--member", 3, "--to", "torch"], "--member 3 is out of range; allowed: 0..2"),
-    "negative member": (["nanda", "--member", -1, "--to", "torch"], "--member -1 is out of range"),
+    "member out of range": (["nanda", "--member", 3, "--to", "torch"], "member 3 is out of range; allowed: 0..2"),
+    "negative member": (["nanda", "--member", -1, "--to", "torch"], "member -1 is out of range"),
     "step not a snapshot": (["nanda", "--member", 0, "--step", 7, "--to", "torch"],
-                            "--step 7 is not among member 0's snapshots; available: "),
+                            "step 7 is not among member 0's snapshots; available: "),
     "step without snapshots": (["prieto", "--member", 0, "--step", 20, "--to", "torch"], "train.snapshots=N"),
     "unknown --to": (["nanda", "--member", 0, "--to", "onnx"], "--to onnx is invalid; allowed: torch, transformer_lens"),
     "member not a number": (["nanda", "--member", "x", "--to", "torch"], "invalid int value: 'x'"),
@@ -162,5 +162,5 @@ def test_bad_arguments_stop_with_one_line(runs, tmp_path, capsys, case):
 def test_the_command_line_refuses_without_a_traceback(runs, tmp_path):
     result = grokbench("export", str(runs / "nanda"), "--member", "9", "--to", "torch", "--out", str(tmp_path / "m"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines() == ["grokbench: error: --member 9 is out of range; allowed: 0..2 "
+    assert result.stderr.strip().splitlines() == ["grokbench: error: member 9 is out of range; allowed: 0..2 "
                                                   "(the run has 3 members)"]
