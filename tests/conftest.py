@@ -1,7 +1,9 @@
 """Tests compose the real config and shrink it: CPU, a few steps, outputs under tmp_path."""
+import io
 import os
 import subprocess
 import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pandas as pd
@@ -44,6 +46,14 @@ def grokbench(*args, cwd=None, timeout=300, env=None):
 
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def run_main(module, *argv):
+    """(exit code, stdout) of a subcommand module's main(argv), in this process."""
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        code = module.main([str(a) for a in argv])
+    return code, buf.getvalue()
 
 
 class Interrupted(Exception):

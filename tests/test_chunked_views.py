@@ -1,14 +1,12 @@
 """Chunked runs (population.chunk) as collect, summarize, watch and reproduce see them: a run still training shows its
 finished chunks' members and the rows so far of the chunk in training; a run whose chunks early-stopped at different
 steps counts every member, each at its own last evaluated step."""
-import io
-from contextlib import redirect_stdout
 
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import compose, interrupted_train
+from conftest import compose, interrupted_train, run_main
 from grokbench import watch
 from grokbench.analysis import collect, summarize
 from grokbench.reproduce import check_all
@@ -50,13 +48,6 @@ def early(tmp_path_factory):
     last = pd.read_parquet(out / "metrics.parquet").groupby("member")["step"].max()
     assert last.to_dict() == {0: 3, 1: 20}  # the chunks stopped at different steps
     return out
-
-
-def run_main(module, *argv):
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        code = module.main([str(a) for a in argv])
-    return code, buf.getvalue()
 
 
 def last_rows(*paths) -> pd.DataFrame:

@@ -1,14 +1,12 @@
 """Sweeps: a local multirun → sweep.parquet (one row per member of every job, overrides as columns), collect,
 summarize and plot on it and on a half-finished copy; the submitit launcher path without a cluster."""
-import io
 import json
 import shutil
-from contextlib import redirect_stdout
 
 import pandas as pd
 import pytest
 
-from conftest import grokbench
+from conftest import grokbench, run_main
 from grokbench import __version__ as grokbench_version
 from grokbench.analysis import collect, plots, summarize
 
@@ -23,13 +21,6 @@ def sweep(tmp_path_factory):
     r = grokbench("run", "-m", *TINY, *GRID, f"hydra.sweep.dir={out}", env=ENV)
     assert r.returncode == 0, r.stderr
     return out
-
-
-def run_main(module, *argv):
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        code = module.main([str(a) for a in argv])
-    return code, buf.getvalue()
 
 
 def test_multirun_writes_the_sweep_table(sweep):
