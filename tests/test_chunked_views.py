@@ -1,6 +1,7 @@
 """Chunked runs (population.chunk) as collect, summarize, watch and reproduce see them: a run still training shows its
 finished chunks' members and the rows so far of the chunk in training; a run whose chunks early-stopped at different
 steps counts every member, each at its own last evaluated step."""
+import io
 
 import pandas as pd
 import pytest

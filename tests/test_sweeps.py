@@ -1,5 +1,6 @@
 """Sweeps: a local multirun → sweep.parquet (one row per member of every job, overrides as columns), collect,
 summarize and plot on it and on a half-finished copy; the submitit launcher path without a cluster."""
+import io
 import json
 import shutil
 
