@@ -22,6 +22,7 @@ LAYOUTS = {  # the papers' layouts (models/transformer_net.py)
     "lee": ["task.encoding=op_equals", "model.norm=pre_normed_residual", "model.activation=gelu", "model.causal=true",
             "model.unembed_bias=false"],
     "pre_no_positions": ["model.norm=pre", "model.positional=none"],
+    "prieto_no_positions": ["model.positional=none"],
 }
 SEEDS = [0, 3]
 # the hand-written path's names and (R, fan_in, fan_out) layout → the plain module's names, (out, in) layout
@@ -45,7 +46,7 @@ def plain_name_and_grad(name, grad):
 
 
 CASES = [(layout, "vmap") for layout in LAYOUTS] + [("prieto", "batched"), ("prieto", "auto"),
-                                                    ("pre_no_positions", "auto")]
+                                                    ("prieto_no_positions", "batched"), ("pre_no_positions", "auto")]
 
 
 @pytest.mark.parametrize("layout,impl", CASES, ids=[f"{l}-{i}" for l, i in CASES])
