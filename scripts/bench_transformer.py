@@ -65,7 +65,7 @@ class BeforeNet(TransformerNet):
         return self.unembed(h[:, -1])
 
 
-# ------------------------------------------------------------------------------------- plain: one member, every position
+# ------------------------------------------------------------------------------------ plain: one member, every position
 class PlainNanda(nn.Module):
     """Nanda et al.'s 1-layer transformer, written straight: no LayerNorm, learned positions, causal attention, biases
     in the MLP only; every position computed, the last one read out."""
