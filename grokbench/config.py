@@ -558,8 +558,13 @@ class TrainConfig:
     # `grokbench run` draws <run dir>/plots/curves.png at the end (accuracy and loss vs step, median + IQR over
     # members); about 1 s of matplotlib, measured in docs/benchmarks.md
     plot: bool = True
+    # CPU intra-op threads of each process that trains (each worker of population.workers), >= 1. 1: member k equals
+    # its standalone run bit for bit whatever the population; more: reproducible for a fixed thread count, but a
+    # member's numbers depend on the population's size (grokbench/threads.py)
+    threads: int = 1
 
     def __post_init__(self) -> None:
+        check(self.threads >= 1, "threads", self.threads, "an integer >= 1")
         check(self.snapshots >= 0, "snapshots", self.snapshots, "an integer >= 0 (0 = off)")
         check(self.max_steps >= 1, "max_steps", self.max_steps, "an integer >= 1")
         check(self.batch_size is None or self.batch_size >= 1, "batch_size", self.batch_size, "null or >= 1")
