@@ -602,6 +602,9 @@ def grid_schema(group: str) -> type:
 
 GRID_SCHEMAS = {g: grid_schema(g) for g in GRID_GROUPS}
 GridConfig = make_dataclass("GridConfig", [(g, node, field(default_factory=node)) for g, node in GRID_SCHEMAS.items()])
+for _schema in (*GRID_SCHEMAS.values(), GridConfig):  # found by name here, so a config pickles (worker processes)
+    _schema.__module__ = __name__
+    globals()[_schema.__name__] = _schema
 
 
 @dataclass
@@ -613,10 +616,17 @@ class PopulationConfig:
     # auto = as many as fit in free device memory (measured on a trial step). On CPU null and auto train a grid's
     # members of each train/test set size in turn, unpadded (faster there: docs/benchmarks.md)
     chunk: Any = None
+    # processes that train parts of the population at the same time, each on train.threads CPU threads: auto = on
+    # CPU min(physical cores free to this job ÷ train.threads, number of parts), on a GPU 1; or an integer N >= 1.
+    # With chunk null or auto, N > 1 splits the members into N contiguous parts (chunks/<k>/, decided at the first
+    # start); the tables, snapshots and weights equal workers=1's bit for bit (grokbench/workers.py)
+    workers: Any = "auto"
 
     def __post_init__(self) -> None:  # checked here, where the full key is known
         ok = self.chunk is None or self.chunk == "auto" or (isinstance(self.chunk, int) and self.chunk >= 1)
         check(ok and not isinstance(self.chunk, bool), "chunk", self.chunk, "null, auto or an integer >= 1")
+        ok = self.workers == "auto" or (isinstance(self.workers, int) and self.workers >= 1)
+        check(ok and not isinstance(self.workers, bool), "workers", self.workers, "auto or an integer >= 1")
 
 
 # --------------------------------------------------------------------------------------------------- watching
