@@ -80,10 +80,12 @@ RUN = ["device=cpu", "task.p=13", "model.width=16", "seeds=4", "train.max_steps=
        "train.checkpoint_every_s=0.2", "train.plot=false"]
 
 
-def test_killed_two_worker_run_resumes_every_part(tmp_path):
-    out, reference = tmp_path / "run", tmp_path / "reference"
-    args = ["run", *RUN, "population.workers=2", f"hydra.run.dir={out}"]
-    proc = subprocess.Popen([sys.executable, "-m", "grokbench.cli", *args], env={**os.environ, "OMP_NUM_THREADS": "1"},
+ENV = {"OMP_NUM_THREADS": "1"}
+
+
+def start_until_both_parts_checkpointed(args, out):
+    """A `grokbench run` subprocess, returned once both parts have a checkpoint; and the checkpoint paths."""
+    proc = subprocess.Popen([sys.executable, "-m", "grokbench.cli", *args], env={**os.environ, **ENV},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpts = [out / "chunks" / str(k) / store.CHECKPOINT_FILE for k in range(2)]
     t0 = time.monotonic()
@@ -91,20 +93,56 @@ def test_killed_two_worker_run_resumes_every_part(tmp_path):
         assert proc.poll() is None, "the run ended before both parts checkpointed"
         assert time.monotonic() - t0 < 300
         time.sleep(0.05)
+    return proc, ckpts
+
+
+def reference_run(tmp_path, extra=()):
+    reference = tmp_path / "reference"
+    r = grokbench("run", *RUN, *extra, "population.workers=1", f"hydra.run.dir={reference}", env=ENV)
+    assert r.returncode == 0, r.stderr
+    return reference
+
+
+def test_killed_two_worker_run_resumes_every_part(tmp_path):
+    out = tmp_path / "run"
+    args = ["run", *RUN, "population.workers=2", f"hydra.run.dir={out}"]
+    proc, ckpts = start_until_both_parts_checkpointed(args, out)
     proc.send_signal(signal.SIGKILL)  # the parent only: its workers die with it
     proc.wait()
     time.sleep(1)
     steps = [store.load_checkpoint(c)["step"] for c in ckpts]
     assert not any(store.load_checkpoint(c)["finished"] for c in ckpts), "finished before the kill: make RUN longer"
-    r = grokbench(*args, env={"OMP_NUM_THREADS": "1"})
+    r = grokbench(*args, env=ENV)
     assert r.returncode == 0, r.stderr
     for k, step in enumerate(steps):  # each part went on from its own checkpoint (or a later one)
         resumed = [int(line.split("resumed from step ")[1].split(":")[0]) for line in r.stdout.splitlines()
                    if line.startswith(f"part {k}: resumed from step ")]
         assert resumed and resumed[0] >= step > 0
-    r = grokbench("run", *RUN, "population.workers=1", f"hydra.run.dir={reference}", env={"OMP_NUM_THREADS": "1"})
+    assert_same_run(out, reference_run(tmp_path), compose(RUN, tiny=False))
+
+
+# threshold 1.0 is never reached here, so the pieces vote at every eval and take the signal at the same one
+@pytest.mark.parametrize("extra", [pytest.param([], marks=pytest.mark.slow), ["train.early_stop_threshold=1.0"]],
+                         ids=["parts", "voting_pieces"])
+def test_sigterm_checkpoints_every_part_then_ends_the_run(tmp_path, extra):
+    from grokbench.status import read_status
+
+    out = tmp_path / "run"
+    args = ["run", *RUN, *extra, "population.workers=2", f"hydra.run.dir={out}"]
+    proc, ckpts = start_until_both_parts_checkpointed(args, out)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == -signal.SIGTERM  # handed on to the default action, after the workers saved
+    assert read_status(out)["state"] == "preempted"
+    saved = [store.load_checkpoint(c) for c in ckpts]
+    assert not any(c["finished"] for c in saved)
+    if extra:
+        from grokbench.train import eval_steps
+
+        assert saved[0]["step"] == saved[1]["step"] and saved[0]["step"] in eval_steps(4000, 200, 40)  # the same eval
+    r = grokbench(*args, env=ENV)
     assert r.returncode == 0, r.stderr
-    assert_same_run(out, reference, compose(RUN, tiny=False))
+    assert read_status(out)["state"] == "finished"
+    assert_same_run(out, reference_run(tmp_path, extra), compose([*RUN, *extra], tiny=False))
 
 
 # ------------------------------------------------------------------------------------------------------ core counts
