@@ -29,9 +29,10 @@ def physical_cores(cpus: set) -> int:
     for cpu in cpus:
         topology = CPU_SYS / f"cpu{cpu}" / "topology"
         try:
-            cores.add(((topology / "physical_package_id").read_text().strip(), (topology / "core_id").read_text().strip()))
+            package, core = ((topology / f).read_text().strip() for f in ("physical_package_id", "core_id"))
         except OSError:
             return len(cpus)
+        cores.add((package, core))
     return len(cores) or len(cpus)
 
 
