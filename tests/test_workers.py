@@ -67,7 +67,7 @@ def test_split_is_decided_at_the_first_start(tmp_path, monkeypatch):
     """workers=auto counts cores once: a resume on a machine with other cores cuts the members the same way."""
     from grokbench.train import train
 
-    cfg = compose([*SMALL, "train.max_steps=5"])
+    cfg = compose([*SMALL, "train.max_steps=5", "population.workers=auto"])
     monkeypatch.setattr(cores, "available_cores", lambda: 2)
     train(cfg, tmp_path)
     assert len(recorded_parts(members(cfg), tmp_path)) == 2
@@ -158,7 +158,7 @@ def test_auto_workers_count_physical_cores_within_the_affinity(tmp_path, monkeyp
     fake_topology(tmp_path, {0: 0, 1: 0, 2: 1, 3: 1, 4: 2, 5: 2, 6: 3, 7: 3})  # 4 cores, 2 hardware threads each
     monkeypatch.setattr(cores, "CPU_SYS", tmp_path)
     monkeypatch.setattr(cores, "cgroup_quota", lambda: None)
-    cfg, cpu = compose(["seeds=8"]), torch.device("cpu")
+    cfg, cpu = compose(["seeds=8", "population.workers=auto"]), torch.device("cpu")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
     assert worker_count(cfg, cpu, parts=8) == 4
     assert worker_count(cfg, cpu, parts=3) == 3  # never more workers than parts
@@ -169,7 +169,7 @@ def test_auto_workers_count_physical_cores_within_the_affinity(tmp_path, monkeyp
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
     monkeypatch.setattr(cores, "cgroup_quota", lambda: 2.5)  # a container's --cpus=2.5
     assert worker_count(cfg, cpu, parts=8) == 2
-    assert worker_count(compose(["seeds=8", "train.threads=2"]), cpu, parts=8) == 1  # 2 threads per worker
+    assert worker_count(compose(["seeds=8", "population.workers=auto", "train.threads=2"]), cpu, parts=8) == 1
     assert worker_count(compose(["seeds=8", "population.workers=3"]), cpu, parts=8) == 3
     assert worker_count(cfg, torch.device("cuda"), parts=8) == 1
 
