@@ -87,7 +87,7 @@ def grokbench_runner(cfg, device):
     counter = {"step": 0}
 
     def grokbench_step():
-        with one_thread_per_member(device):
+        with one_thread_per_member(device, cfg.train.threads):
             for _, data, *_, stepper in parts:
                 stepper(counter["step"], data.x_train, data.y_train, data.train_mask)
         counter["step"] += 1

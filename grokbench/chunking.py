@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Tuple
 
 import pandas as pd
 import torch
@@ -46,29 +47,57 @@ def check_run_dir(config: str, run_dir: Path) -> None:
         raise store.RunDirError(f"{run_dir} holds a run of a different config; use a new output dir")
 
 
-def fixed_chunk_size(cfg, run_dir: Path, table: pd.DataFrame, device: torch.device) -> int:
-    """Members per chunk as decided at the run's first start, whatever it decided (all at once included): a resume
-    reads the decision back, because chunk=auto measured again (say, with less free memory) would slice the members
-    differently and so train them again from step 0. Another config's run dir is refused (store.RunDirError) before
-    anything is written into it; a dir whose checkpoint predates the recorded decision trained all at once."""
+def fixed_split(cfg, run_dir: Path, table: pd.DataFrame, device: torch.device) -> Tuple[int, int]:
+    """(members per chunk, pieces per chunk) as decided at the run's first start, whatever it decided (all at once
+    included): a resume reads the decision back, because chunk=auto measured again (say, with less free memory) or
+    workers=auto counted again (on a machine with other cores) would slice the members differently and so train them
+    again from step 0. Pieces: population.workers > 1 cuts each chunk into that many contiguous parts trained at the
+    same time (grokbench/workers.py). Another config's run dir is refused (store.RunDirError) before anything is
+    written into it; a dir whose checkpoint predates the recorded decision trained all at once."""
     from omegaconf import OmegaConf
 
     path, config = Path(run_dir) / SIZE_FILE, OmegaConf.to_yaml(cfg, resolve=True)
     check_run_dir(config, run_dir)
     if path.exists():
-        return json.loads(path.read_text())["members_per_chunk"]
+        saved = json.loads(path.read_text())
+        return saved["members_per_chunk"], saved.get("pieces", 1)  # runs from before workers: uncut
     has_run = (Path(run_dir) / store.CHECKPOINT_FILE).exists()
     size = len(table) if has_run else chunk_size(cfg, table, device)
+    pieces = 1 if has_run else chunk_pieces(cfg, table, size, device)
     path.parent.mkdir(parents=True, exist_ok=True)
-    store.write_json({"members_per_chunk": size, "config": config}, path)
-    return size
+    store.write_json({"members_per_chunk": size, "pieces": pieces, "config": config}, path)
+    return size, pieces
 
 
-def chunk_parts(table: pd.DataFrame, run_dir: Path, size: int) -> list:
-    """[(members, dir)] of each chunk: chunks/<k>/ for chunk k, the run dir itself when all train at once."""
-    if size >= len(table):
+def chunk_pieces(cfg, table: pd.DataFrame, size: int, device: torch.device) -> int:
+    """Contiguous parts each chunk is cut into so that population.workers processes train at once: workers ÷ chunks
+    when the chunk size is not the user's (chunk null or auto), at most the smallest chunk's members; else 1."""
+    from grokbench.workers import worker_count
+
+    chunk = cfg.population.chunk
+    if chunk is not None and chunk != "auto":  # an explicit size: its chunks are the parts, a pool trains them
+        return 1
+    n_chunks = -(-len(table) // size)
+    smallest = len(table) - (n_chunks - 1) * size
+    return max(1, min(worker_count(cfg, device, len(table)) // n_chunks, smallest))
+
+
+def chunk_parts(table: pd.DataFrame, run_dir: Path, size: int, pieces: int = 1) -> list:
+    """[(members, dir)] of each part: chunks/<k>/ for part k, the run dir itself when all train at once. A chunk cut
+    into pieces gives `pieces` parts in a row, of sizes that differ by at most one member."""
+    if size >= len(table) and pieces == 1:
         return [(table, Path(run_dir))]
-    return [(table.iloc[i : i + size], Path(run_dir) / "chunks" / str(i // size)) for i in range(0, len(table), size)]
+    chunks = [table.iloc[i : i + size] for i in range(0, len(table), size)]
+    parts = [c.iloc[j * len(c) // pieces : (j + 1) * len(c) // pieces] for c in chunks for j in range(pieces)]
+    return [(rows, Path(run_dir) / "chunks" / str(k)) for k, rows in enumerate(parts)]
+
+
+def recorded_parts(table: pd.DataFrame, run_dir: Path) -> list:
+    """chunk_parts of a run dir as its first start decided them (chunks/size.json; a dir written before runs
+    recorded the decision trained all at once)."""
+    path = Path(run_dir) / SIZE_FILE
+    saved = json.loads(path.read_text()) if path.exists() else {"members_per_chunk": len(table)}
+    return chunk_parts(table, run_dir, saved["members_per_chunk"], saved.get("pieces", 1))
 
 
 def set_size_group(cfg, table: pd.DataFrame):

@@ -563,8 +563,13 @@ class TrainConfig:
     # `grokbench run` draws <run dir>/plots/curves.png at the end (accuracy and loss vs step, median + IQR over
     # members); about 1 s of matplotlib, measured in docs/benchmarks.md
     plot: bool = True
+    # CPU intra-op threads of each process that trains (each worker of population.workers), >= 1. 1: member k equals
+    # its standalone run bit for bit whatever the population; more: reproducible for a fixed thread count, but a
+    # member's numbers depend on the population's size (grokbench/threads.py)
+    threads: int = 1
 
     def __post_init__(self) -> None:
+        check(self.threads >= 1, "threads", self.threads, "an integer >= 1")
         check(self.snapshots >= 0, "snapshots", self.snapshots, "an integer >= 0 (0 = off)")
         check(self.max_steps >= 1, "max_steps", self.max_steps, "an integer >= 1")
         check(self.batch_size is None or self.batch_size >= 1, "batch_size", self.batch_size, "null or >= 1")
@@ -602,6 +607,9 @@ def grid_schema(group: str) -> type:
 
 GRID_SCHEMAS = {g: grid_schema(g) for g in GRID_GROUPS}
 GridConfig = make_dataclass("GridConfig", [(g, node, field(default_factory=node)) for g, node in GRID_SCHEMAS.items()])
+for _schema in (*GRID_SCHEMAS.values(), GridConfig):  # found by name here, so a config pickles (worker processes)
+    _schema.__module__ = __name__
+    globals()[_schema.__name__] = _schema
 
 
 @dataclass
@@ -613,10 +621,17 @@ class PopulationConfig:
     # auto = as many as fit in free device memory (measured on a trial step). On CPU null and auto train a grid's
     # members of each train/test set size in turn, unpadded (faster there: docs/benchmarks.md)
     chunk: Any = None
+    # processes that train parts of the population at the same time, each on train.threads CPU threads: auto = on
+    # CPU min(physical cores free to this job ÷ train.threads, number of parts), on a GPU 1; or an integer N >= 1.
+    # With chunk null or auto, N > 1 splits the members into N contiguous parts (chunks/<k>/, decided at the first
+    # start); the tables, snapshots and weights equal workers=1's bit for bit (grokbench/workers.py)
+    workers: Any = "auto"
 
     def __post_init__(self) -> None:  # checked here, where the full key is known
         ok = self.chunk is None or self.chunk == "auto" or (isinstance(self.chunk, int) and self.chunk >= 1)
         check(ok and not isinstance(self.chunk, bool), "chunk", self.chunk, "null, auto or an integer >= 1")
+        ok = self.workers == "auto" or (isinstance(self.workers, int) and self.workers >= 1)
+        check(ok and not isinstance(self.workers, bool), "workers", self.workers, "auto or an integer >= 1")
 
 
 # --------------------------------------------------------------------------------------------------- watching

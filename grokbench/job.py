@@ -31,11 +31,13 @@ def objective(summary: pd.DataFrame, name: str, max_steps: int) -> float:
 def hydra_main(cfg) -> float:
     from grokbench.report import print_summary
     from grokbench.summary import summary_settings
-    from grokbench.train import check_device, train
+    from grokbench.train import check_device, resolve_device, train
+    from grokbench.workers import check_workers
 
     try:
         validate(cfg, HydraConfig.get().runtime.choices)  # normally done before launch; sweeps set in configs land here
         check_device(cfg.device.value)  # here, on the machine that trains, not on the host that submits
+        check_workers(cfg, resolve_device(cfg.device.value))
     except ConfigError as err:
         print(f"grokbench: error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -11,6 +11,9 @@ from grokbench.status import Status
 
 
 class Live:
+    bar = True  # a progress bar on a terminal (a worker process logs lines instead)
+    signals_at_evals = False  # True where parts stop together: a signal is taken at the next eval (workers.py)
+
     def __init__(self, cfg, run_dir: Path, table: pd.DataFrame, chunks: int):
         self.cfg, self.run_dir, self.table = cfg, Path(run_dir), table
         self.status = Status(run_dir, cfg.train.max_steps, len(table), chunks)
@@ -33,6 +36,10 @@ class Live:
         if self.status.chunks == 1:  # a chunk's rows are not the population: chunked runs log once at the end
             self.trackers.log(metrics)
         self.status.write("preempted" if signalled else "running", step)
+
+    def all_done(self, step: int, all_done: bool, any_active: bool, signalled: list) -> bool:
+        """Early stop: every live member has reached the threshold at this eval (and some member is live)."""
+        return all_done and any_active
 
     def preempted(self, step: int) -> None:
         """The checkpoint at `step` is on disk and a caught signal is about to be handed on."""

@@ -18,8 +18,8 @@ def median_text(values: dict) -> str:
 
 
 class Progress:
-    def __init__(self, total: int, start: int = 0):
-        self.total, self.start, self.fancy = total, start, sys.stdout.isatty()
+    def __init__(self, total: int, start: int = 0, bar: bool = True):
+        self.total, self.start, self.fancy = total, start, bar and sys.stdout.isatty()
         self.next_log, self.t0, self.accs = start, time.monotonic(), ""
 
     def __enter__(self):

@@ -79,18 +79,14 @@ class Run:
 
 def open_run(run_dir) -> Run:
     """The run in run_dir. Its members and parts come from the functions training used (population.members,
-    chunking.chunk_parts with the chunk size the run recorded at its first start)."""
-    import json
-
-    from grokbench.chunking import SIZE_FILE, chunk_parts
+    chunking.chunk_parts as the run recorded them at its first start)."""
+    from grokbench.chunking import recorded_parts
     from grokbench.population import members
 
     run_dir = Path(run_dir)
     cfg = run_config(run_dir)
     table = members(cfg)
-    size_file = run_dir / SIZE_FILE  # absent in a dir written before every run recorded its decision: all at once
-    size = json.loads(size_file.read_text())["members_per_chunk"] if size_file.exists() else len(table)
-    return Run(run_dir, cfg, table, chunk_parts(table, run_dir, size))
+    return Run(run_dir, cfg, table, recorded_parts(table, run_dir))
 
 
 def member_data(cfg, rows: pd.DataFrame, device="cpu"):

@@ -7,7 +7,10 @@ scalar code path. Measured on torch 2.14, 2 threads, 400 steps: member 1 of seed
 by 2e-2); the transformer and quadratic models differ from step 1 at R = 1 and at R = 3. On one thread every member
 is computed by the same sequence of kernels whatever the population, and the runs were bitwise equal (R = 1, 2, 3, 8,
 all three model families; tests/test_member_threads.py). The cost, numbers in docs/benchmarks.md: no intra-op
-parallelism on CPU (use parallel jobs, e.g. hydra/launcher=joblib, for more cores).
+parallelism on CPU; more cores train parts of the population at the same time instead, one process each
+(population.workers, grokbench/workers.py), or run parallel jobs (hydra/launcher=joblib).
+train.threads=N > 1 gives each process N intra-op threads: a run stays reproducible for a fixed N (the same
+population cut the same way), but member k is no longer bitwise its standalone run or its run in another population.
 torch.set_num_threads is process-wide: the caller's setting is restored when train() returns or raises.
 """
 from __future__ import annotations
@@ -19,14 +22,15 @@ import torch
 
 
 @contextlib.contextmanager
-def one_thread_per_member(device: torch.device):
-    """On CPU: torch intra-op threads = 1 inside, the caller's count restored on exit. Other devices: unchanged (their
-    kernels are chosen per batch size, which no thread setting fixes; see README)."""
+def one_thread_per_member(device: torch.device, threads: int = 1):
+    """On CPU: torch intra-op threads = `threads` (train.threads; 1 unless asked) inside, the caller's count restored
+    on exit. Other devices: unchanged (their kernels are chosen per batch size, which no thread setting fixes; see
+    README)."""
     if device.type != "cpu":
         yield
         return
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     try:
         yield
     finally:
@@ -40,7 +44,7 @@ def trains_one_thread_per_member(train):
     def wrapper(cfg, *args, **kwargs):
         from grokbench.train import resolve_device  # here: train.py imports this module
 
-        with one_thread_per_member(resolve_device(cfg.device.value)):
+        with one_thread_per_member(resolve_device(cfg.device.value), cfg.train.threads):
             return train(cfg, *args, **kwargs)
 
     return wrapper

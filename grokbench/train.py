@@ -14,7 +14,7 @@ import torch
 from omegaconf import OmegaConf
 
 from grokbench import store
-from grokbench.chunking import chunk_parts, fixed_chunk_size
+from grokbench.chunking import chunk_parts, fixed_split
 from grokbench.config import ConfigError, plain
 from grokbench.denormals import trains_with_flush_denormal
 from grokbench.live import Live
@@ -144,14 +144,23 @@ def train(cfg, out_dir: Path) -> pd.DataFrame:
     """Train the population `cfg` describes, writing into out_dir. Returns the per-member summary.
     population.chunk: members in chunks trained one after another (each with its own checkpoint under
     out_dir/chunks/<k>/), then one metrics.parquet and summary.parquet with global member indices (with
-    train.early_stop_threshold each chunk stops on its own members' accuracy)."""
+    train.early_stop_threshold each chunk stops on its own members' accuracy).
+    population.workers: parts trained at the same time in worker processes (grokbench/workers.py), same outputs."""
+    from grokbench.workers import check_workers, concurrent_workers, train_concurrently
+
     out_dir, table, device = Path(out_dir), members(cfg), resolve_device(cfg.device.value)
-    size = fixed_chunk_size(cfg, out_dir, table, device)
-    parts = chunk_parts(table, out_dir, size)
+    check_workers(cfg, device)
+    size, pieces = fixed_split(cfg, out_dir, table, device)
+    parts = chunk_parts(table, out_dir, size, pieces)
+    workers = concurrent_workers(cfg, device, len(parts), pieces)
     record = RunRecord(out_dir, len(table), device)  # run.json: written once training (re)starts, not for a refusal
-    live = Live(cfg, out_dir, table, chunks=len(parts))  # status.json and the trackers
+    # status.json and the trackers; parts trained at once show as one
+    live = Live(cfg, out_dir, table, chunks=-(-len(parts) // workers))
     try:
-        summary = train_parts(cfg, parts, out_dir, record, live)
+        if workers > 1:
+            summary = train_concurrently(cfg, parts, pieces, out_dir, record, live, workers)
+        else:
+            summary = train_parts(cfg, parts, out_dir, record, live)
     except Exception as err:  # status.json says failed (a signal's SystemExit is no failure: state stays preempted)
         live.fail(err)
         raise
@@ -169,6 +178,14 @@ def train_parts(cfg, parts, out_dir: Path, record, live: Live) -> pd.DataFrame:
     if len(parts) == 1:
         record.end()
         return summaries[0]
+    summary = merge_parts(cfg, parts, summaries, out_dir)
+    record.end()
+    return summary
+
+
+def merge_parts(cfg, parts, summaries, out_dir: Path) -> pd.DataFrame:
+    """One metrics.parquet, summary.parquet, snapshots.pt and ipr.parquet for the run from its parts' own, with global
+    member ids, as if all had trained at once."""
     metrics = pd.concat([pd.read_parquet(part_dir / store.METRICS_FILE) for _, part_dir in parts], ignore_index=True)
     store.write_parquet(metrics.sort_values(["step", "member"], kind="stable", ignore_index=True),
                         out_dir / store.METRICS_FILE)
@@ -179,7 +196,6 @@ def train_parts(cfg, parts, out_dir: Path, record, live: Live) -> pd.DataFrame:
     ipr = [part_dir / store.IPR_FILE for _, part_dir in parts]
     if all(p.exists() for p in ipr):  # models with per-neuron IPR: one table for the run, as unchunked
         store.write_parquet(pd.concat(map(pd.read_parquet, ipr), ignore_index=True), out_dir / store.IPR_FILE)
-    record.end()
     return summary
 
 
@@ -259,24 +275,30 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: in
 
     previous = catch_signals()
 
+    def hand_on() -> None:  # state is safe on disk: hand the signals to whoever handled them before us
+        nonlocal previous
+        live.preempted(step)  # also for a signal that came after checkpoint() wrote its status
+        pending = list(dict.fromkeys(signalled))  # e.g. SIGTERM then SIGUSR2 on a SLURM preemption
+        signalled.clear()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in pending:
+            signal.raise_signal(s)
+        previous = catch_signals()  # those handlers returned (e.g. submitit logs SIGTERM): keep going
+
     # ----------------------------------------------------------------------------------------- the loop
     train_cfg, loss_cfg = plain(cfg.train), plain(cfg.loss)  # per-step reads: a DictConfig read costs ~50 µs
     last_save = time.monotonic()
     try:
-        with Progress(cfg.train.max_steps, start=step) as progress:
+        with Progress(cfg.train.max_steps, start=step, bar=live.bar) as progress:
             while step < train_cfg.max_steps:
-                if signalled or time.monotonic() - last_save > train_cfg.checkpoint_every_s:
+                # parts that stop together (grokbench/workers.py) take a signal at the next eval, all at the same one
+                due = time.monotonic() - last_save > train_cfg.checkpoint_every_s
+                if due or (signalled and not live.signals_at_evals):
                     checkpoint()
                     last_save = time.monotonic()
-                    if signalled:  # state is safe on disk: hand the signals to whoever handled them before us
-                        live.preempted(step)  # also for a signal that came after checkpoint() wrote its status
-                        pending = list(dict.fromkeys(signalled))  # e.g. SIGTERM then SIGUSR2 on a SLURM preemption
-                        signalled.clear()
-                        for s, handler in previous.items():
-                            signal.signal(s, handler)
-                        for s in pending:
-                            signal.raise_signal(s)
-                        previous = catch_signals()  # those handlers returned (e.g. submitit logs SIGTERM): keep going
+                    if signalled and not live.signals_at_evals:
+                        hand_on()
 
                 if sampler is None:
                     x, y, mask = data.x_train, data.y_train, data.train_mask
@@ -295,11 +317,16 @@ def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: in
                     threshold = train_cfg.early_stop_threshold
                     if threshold is not None:
                         # test_acc is float64 count / n (metrics/basic.py): exactly 95 % counts as >= 0.95
-                        done = bool((values["test_acc"][active] >= threshold).all()) and bool(active.any())
+                        done = live.all_done(step, bool((values["test_acc"][active] >= threshold).all()),
+                                             bool(active.any()), signalled)  # over every part that stops with this one
                         streak = streak + 1 if done else 0
                         if streak >= train_cfg.early_stop_patience:
                             log.info(f"early stop at step {step}: every live member has test_acc >= {threshold}")
                             break
+                        if signalled and live.signals_at_evals:
+                            checkpoint()
+                            last_save = time.monotonic()
+                            hand_on()
                 else:
                     progress.update(step)
     finally:  # also on an exception: our handlers must not go on swallowing SIGTERM for a dead loop

@@ -17,7 +17,9 @@ torch.set_num_threads(1)
 from grokbench.compose import compose_config
 from grokbench.train import train
 
-TINY = ["device=cpu", "task.p=11", "model.width=16", "train.max_steps=20", "train.eval_every=5", "seeds=2"]
+# population.workers=1: one process per run (layouts, speed); tests/test_workers.py covers the worker processes
+TINY = ["device=cpu", "task.p=11", "model.width=16", "train.max_steps=20", "train.eval_every=5", "seeds=2",
+        "population.workers=1"]
 
 
 def compose(overrides=(), tiny=True):

@@ -13,14 +13,17 @@ from conftest import compose
 from grokbench import store
 from grokbench.train import train
 
-DEMO_400 = ["device=cpu", "train.max_steps=400"]  # the default demo (modadd p=59, MLP 1×128, AdamW), 400 steps
+# the default demo (modadd p=59, MLP 1×128, AdamW), 400 steps, in one process (population.workers)
+DEMO_400 = ["device=cpu", "population.workers=1", "train.max_steps=400"]
 # shrunk, but with the shapes where threads split a member: d_ff 2048 feed-forward, dropout on; N=128 neurons
-TRANSFORMER = ["device=cpu", "model=transformer", "task.p=23", "model.d_model=32", "train.max_steps=5",
+TRANSFORMER = ["device=cpu", "population.workers=1",
+               "model=transformer", "task.p=23", "model.d_model=32", "train.max_steps=5",
                "train.eval_every=1"]
 # Nanda et al.'s layout: the torch.func path (models/transformer_net.py under vmap), layer 0 projected as a table
-NANDA = ["device=cpu", "experiment=nanda2023/modadd", "task.p=23", "model.d_model=32", "model.d_ff=64",
-         "train.max_steps=5", "train.eval_every=1"]
-QUADRATIC = ["device=cpu", "experiment=doshi2024/coexistence", "task.p=31", "model.width=128", "train.max_steps=20",
+NANDA = ["device=cpu", "population.workers=1", "experiment=nanda2023/modadd", "task.p=23", "model.d_model=32",
+         "model.d_ff=64", "train.max_steps=5", "train.eval_every=1"]
+QUADRATIC = ["device=cpu", "population.workers=1",
+             "experiment=doshi2024/coexistence", "task.p=31", "model.width=128", "train.max_steps=20",
              "train.eval_every=1"]
 
 

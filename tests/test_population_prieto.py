@@ -10,7 +10,8 @@ from grokbench.train import train
 
 TOL = 1e-5
 CURVES = ["train_loss", "test_loss", "train_acc", "test_acc", "weight_norm", "sc_fraction", "logit_norm"]
-BASE = ["device=cpu", "train.max_steps=20", "train.eval_every=5", "train.eval_log_points=0"]  # evals at 0, 5, …, 20
+BASE = ["device=cpu", "population.workers=1",
+        "train.max_steps=20", "train.eval_every=5", "train.eval_log_points=0"]  # evals at 0, 5, …, 20
 SMALL_MLP = ["task.p=11", "model.width=16"]
 SMALL_TRANSFORMER = ["task.p=11", "model=transformer", "model.d_model=16", "model.n_heads=2", "model.d_ff=32"]
 CASES = {

@@ -13,7 +13,8 @@ import torch
 from conftest import grokbench
 
 # long enough that a kill lands mid-run, checkpointing often so one exists early
-RUN = ["device=cpu", "task.p=11", "model.width=16", "seeds=2", "train.max_steps=1500", "train.eval_every=50",
+RUN = ["device=cpu", "population.workers=1",
+       "task.p=11", "model.width=16", "seeds=2", "train.max_steps=1500", "train.eval_every=50",
        "train.checkpoint_every_s=0.2"]
 # one thread: bitwise-reproducible CPU numerics, and no spinning threads fighting for a busy machine's cores
 ENV = {"OMP_NUM_THREADS": "1"}

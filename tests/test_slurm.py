@@ -16,7 +16,7 @@ from conftest import grokbench
 
 pytestmark = pytest.mark.slurm
 
-TINY = ["device=cpu", "task.p=11", "model.width=16", "train.max_steps=20", "train.eval_every=5"]
+TINY = ["device=cpu", "population.workers=1", "task.p=11", "model.width=16", "train.max_steps=20", "train.eval_every=5"]
 # small requests so both jobs fit the one local node at once; jobs inherit this environment (sbatch --export=ALL)
 SLURM = ["hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1",
          "hydra.launcher.timeout_min=10"]
@@ -60,7 +60,8 @@ def test_sweep_on_slurm(tmp_path):
 def test_preempted_job_is_requeued_and_resumes(tmp_path):
     """SLURM's preemption signals (SIGTERM, then submitit's SIGUSR2) mid-run: train() checkpoints, submitit requeues
     the job, the requeued job resumes; the tables equal an uninterrupted run's."""
-    run = ["device=cpu", "task.p=11", "model.width=16", "seeds=2", "train.max_steps=3000", "train.eval_every=50",
+    run = ["device=cpu", "population.workers=1",
+           "task.p=11", "model.width=16", "seeds=2", "train.max_steps=3000", "train.eval_every=50",
            "train.checkpoint_every_s=0.2"]
     reference = tmp_path / "reference"
     r = grokbench("run", *run, f"hydra.run.dir={reference}", env=ENV)

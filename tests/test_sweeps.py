@@ -11,7 +11,7 @@ from conftest import grokbench, run_main
 from grokbench import __version__ as grokbench_version
 from grokbench.analysis import collect, plots, summarize
 
-TINY = ["device=cpu", "task.p=11", "model.width=16", "train.max_steps=20", "train.eval_every=5"]
+TINY = ["device=cpu", "population.workers=1", "task.p=11", "model.width=16", "train.max_steps=20", "train.eval_every=5"]
 GRID = ["optimizer.weight_decay=0,1", "optimizer.lr=1e-2,3e-2", "seeds=4"]  # 2 × 2 jobs × 4 seeds
 ENV = {"OMP_NUM_THREADS": "1"}
 

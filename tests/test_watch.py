@@ -14,7 +14,8 @@ from grokbench.store import RunDirError
 from grokbench.status import read_status
 from grokbench.train import train
 
-LONG = ["device=cpu", "task.p=11", "model.width=16", "seeds=2", "train.max_steps=8000", "train.eval_every=400",
+LONG = ["device=cpu", "population.workers=1",
+        "task.p=11", "model.width=16", "seeds=2", "train.max_steps=8000", "train.eval_every=400",
         "train.checkpoint_every_s=0.2", "train.plot=false"]
 
 

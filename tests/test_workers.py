@@ -1,0 +1,199 @@
+"""population.workers: parts trained at the same time in worker processes give workers=1's run bit for bit (every
+table, snapshot and weight), resume after a kill -9, and the auto count stays within the cores this job may use."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from conftest import compose, grokbench
+from grokbench import cores, store
+from grokbench.chunking import recorded_parts
+from grokbench.population import members
+from grokbench.workers import worker_count
+
+# p=13, not TINY's 11: with 11 classes torch's CPU matmul of a 61-sample test set gives a member other bits at another
+# offset in the batch, so members of TINY already differ between populations (workers or not)
+SMALL = ["task.p=13", "seeds=4", "train.snapshots=3"]
+TABLES = (store.METRICS_FILE, store.SUMMARY_FILE)
+EARLY_STOP = ["train.max_steps=400", "task.p=23", "model.width=64", "optimizer.lr=0.01", "task.train_fraction=0.8",
+              "train.early_stop_threshold=0.1", "train.early_stop_patience=2"]  # test_training.py's: stops < 400
+
+
+def member_weights(out, cfg) -> dict:
+    """{member: {name: tensor}} from the checkpoints of every part of cfg's run in `out`."""
+    weights = {}
+    for rows, part_dir in recorded_parts(members(cfg), out):
+        state = store.load_checkpoint(part_dir / store.CHECKPOINT_FILE)["model"]
+        for i, m in enumerate(rows["member"]):
+            weights[int(m)] = {name: None if w is None else w[i] for name, w in state.items()}
+    return weights
+
+
+def assert_same_run(out, reference, cfg):
+    for name in TABLES:
+        pd.testing.assert_frame_equal(pd.read_parquet(out / name), pd.read_parquet(reference / name), check_exact=True)
+    a, b = member_weights(out, cfg), member_weights(reference, cfg)
+    assert a.keys() == b.keys()
+    for m in a:
+        assert a[m].keys() == b[m].keys()
+        assert all(torch.equal(a[m][n], b[m][n]) for n in a[m] if a[m][n] is not None), m
+
+
+@pytest.mark.parametrize("extra", [[], ["population.grid.task.train_fraction=[0.3,0.6]"],
+                                   EARLY_STOP],
+                         ids=["full_batch", "train_fraction_grid", "early_stop"])
+def test_two_workers_equal_one(run, extra):
+    _, _, one = run([*SMALL, *extra, "population.workers=1"], "one")
+    _, _, two = run([*SMALL, *extra, "population.workers=2"], "two")
+    cfg = compose([*SMALL, *extra])
+    assert len(recorded_parts(members(cfg), two)) == 2  # it trained in two parts
+    assert_same_run(two, one, cfg)
+    a, b = (torch.load(d / store.SNAPSHOTS_FILE, weights_only=True) for d in (one, two))
+    assert a["steps"] == b["steps"] and a["member"] == b["member"] and torch.equal(a["present"], b["present"])
+    assert all(torch.equal(a["state"][n], b["state"][n]) for n in a["state"])
+    if extra == EARLY_STOP:  # the two pieces stopped where the whole population stops, which is before the end
+        assert pd.read_parquet(one / store.METRICS_FILE)["step"].max() < 400
+        assert (two / "chunks" / "early_stop.json").exists()  # the pieces voted
+
+
+def test_split_is_decided_at_the_first_start(tmp_path, monkeypatch):
+    """workers=auto counts cores once: a resume on a machine with other cores cuts the members the same way."""
+    from grokbench.train import train
+
+    cfg = compose([*SMALL, "train.max_steps=5", "population.workers=auto"])
+    monkeypatch.setattr(cores, "available_cores", lambda: 2)
+    train(cfg, tmp_path)
+    assert len(recorded_parts(members(cfg), tmp_path)) == 2
+    monkeypatch.setattr(cores, "available_cores", lambda: 1)
+    train(cfg, tmp_path)  # finished: nothing to train, the same two parts merged again
+    assert len(recorded_parts(members(cfg), tmp_path)) == 2
+
+
+RUN = ["device=cpu", "task.p=13", "model.width=16", "seeds=4", "train.max_steps=4000", "train.eval_every=200",
+       "train.checkpoint_every_s=0.2", "train.plot=false"]
+
+
+ENV = {"OMP_NUM_THREADS": "1"}
+
+
+def start_until_both_parts_checkpointed(args, out):
+    """A `grokbench run` subprocess, returned once both parts have a checkpoint; and the checkpoint paths."""
+    proc = subprocess.Popen([sys.executable, "-m", "grokbench.cli", *args], env={**os.environ, **ENV},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpts = [out / "chunks" / str(k) / store.CHECKPOINT_FILE for k in range(2)]
+    t0 = time.monotonic()
+    while not all(c.exists() for c in ckpts):
+        assert proc.poll() is None, "the run ended before both parts checkpointed"
+        assert time.monotonic() - t0 < 300
+        time.sleep(0.05)
+    return proc, ckpts
+
+
+def reference_run(tmp_path, extra=()):
+    reference = tmp_path / "reference"
+    r = grokbench("run", *RUN, *extra, "population.workers=1", f"hydra.run.dir={reference}", env=ENV)
+    assert r.returncode == 0, r.stderr
+    return reference
+
+
+def test_killed_two_worker_run_resumes_every_part(tmp_path):
+    out = tmp_path / "run"
+    args = ["run", *RUN, "population.workers=2", f"hydra.run.dir={out}"]
+    proc, ckpts = start_until_both_parts_checkpointed(args, out)
+    proc.send_signal(signal.SIGKILL)  # the parent only: its workers die with it
+    proc.wait()
+    time.sleep(1)
+    steps = [store.load_checkpoint(c)["step"] for c in ckpts]
+    assert not any(store.load_checkpoint(c)["finished"] for c in ckpts), "finished before the kill: make RUN longer"
+    r = grokbench(*args, env=ENV)
+    assert r.returncode == 0, r.stderr
+    for k, step in enumerate(steps):  # each part went on from its own checkpoint (or a later one)
+        resumed = [int(line.split("resumed from step ")[1].split(":")[0]) for line in r.stdout.splitlines()
+                   if line.startswith(f"part {k}: resumed from step ")]
+        assert resumed and resumed[0] >= step > 0
+    assert_same_run(out, reference_run(tmp_path), compose(RUN, tiny=False))
+
+
+# threshold 1.0 is never reached here, so the pieces vote at every eval and take the signal at the same one
+@pytest.mark.parametrize("extra", [pytest.param([], marks=pytest.mark.slow), ["train.early_stop_threshold=1.0"]],
+                         ids=["parts", "voting_pieces"])
+def test_sigterm_checkpoints_every_part_then_ends_the_run(tmp_path, extra):
+    from grokbench.status import read_status
+
+    out = tmp_path / "run"
+    args = ["run", *RUN, *extra, "population.workers=2", f"hydra.run.dir={out}"]
+    proc, ckpts = start_until_both_parts_checkpointed(args, out)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == -signal.SIGTERM  # handed on to the default action, after the workers saved
+    assert read_status(out)["state"] == "preempted"
+    saved = [store.load_checkpoint(c) for c in ckpts]
+    assert not any(c["finished"] for c in saved)
+    if extra:
+        from grokbench.train import eval_steps
+
+        assert saved[0]["step"] == saved[1]["step"] and saved[0]["step"] in eval_steps(4000, 200, 40)  # the same eval
+    r = grokbench(*args, env=ENV)
+    assert r.returncode == 0, r.stderr
+    assert read_status(out)["state"] == "finished"
+    assert_same_run(out, reference_run(tmp_path, extra), compose([*RUN, *extra], tiny=False))
+
+
+# ------------------------------------------------------------------------------------------------------ core counts
+def fake_topology(root, cores_of_cpu: dict):
+    for cpu, core in cores_of_cpu.items():
+        topology = root / f"cpu{cpu}" / "topology"
+        topology.mkdir(parents=True)
+        (topology / "physical_package_id").write_text("0\n")
+        (topology / "core_id").write_text(f"{core}\n")
+
+
+def test_auto_workers_count_physical_cores_within_the_affinity(tmp_path, monkeypatch):
+    fake_topology(tmp_path, {0: 0, 1: 0, 2: 1, 3: 1, 4: 2, 5: 2, 6: 3, 7: 3})  # 4 cores, 2 hardware threads each
+    monkeypatch.setattr(cores, "CPU_SYS", tmp_path)
+    monkeypatch.setattr(cores, "cgroup_quota", lambda: None)
+    cfg, cpu = compose(["seeds=8", "population.workers=auto"]), torch.device("cpu")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    assert worker_count(cfg, cpu, parts=8) == 4
+    assert worker_count(cfg, cpu, parts=3) == 3  # never more workers than parts
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})  # taskset / SLURM --cpus-per-task
+    assert worker_count(cfg, cpu, parts=8) == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5})
+    assert worker_count(cfg, cpu, parts=8) == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    monkeypatch.setattr(cores, "cgroup_quota", lambda: 2.5)  # a container's --cpus=2.5
+    assert worker_count(cfg, cpu, parts=8) == 2
+    assert worker_count(compose(["seeds=8", "population.workers=auto", "train.threads=2"]), cpu, parts=8) == 1
+    assert worker_count(compose(["seeds=8", "population.workers=3"]), cpu, parts=8) == 3
+    assert worker_count(cfg, torch.device("cuda"), parts=8) == 1
+
+
+def test_joblib_jobs_share_the_cores(monkeypatch):
+    from hydra.core.hydra_config import HydraConfig
+
+    def launcher(**node):
+        monkeypatch.setattr(HydraConfig, "get", staticmethod(lambda: SimpleNamespace(launcher=OmegaConf.create(node))))
+
+    launcher(_target_="hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", n_jobs=2)
+    assert cores.parallel_jobs(8) == 2
+    launcher(_target_="hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", n_jobs=-1)
+    assert cores.parallel_jobs(8) == 8  # joblib's -1: every core
+    launcher(_target_="hydra._internal.core_plugins.basic_launcher.BasicLauncher")
+    assert cores.parallel_jobs(8) == 1
+    monkeypatch.setattr(cores, "available_cores", lambda: 8)
+    launcher(_target_="hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", n_jobs=3)
+    assert cores.cores_per_job() == 2
+
+
+@pytest.mark.parametrize("override", ["population.workers=0", "population.workers=many", "train.threads=0"])
+def test_bad_workers_or_threads_is_one_line(override):
+    res = grokbench("show", override)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().count("\n") == 0 and f"{override.split('=')[0]}=" in res.stderr
+    assert "allowed: auto or an integer >= 1" in res.stderr or "allowed: an integer >= 1" in res.stderr
