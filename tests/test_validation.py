@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 
 from conftest import grokbench
 from grokbench.cli import main
-from grokbench.compose import checked_config, compose_config
+from grokbench.compose import checked_config, compose_config, sweep_combinations
 from grokbench.config import ConfigError, Encoding, config_options, validate
 from grokbench.train import train
 
@@ -265,3 +265,33 @@ def test_device_cuda_without_a_gpu_is_one_line_in_the_job_not_the_preflight(tmp_
                                              "no CUDA device is visible on this machine"], r.stderr
     assert "Traceback" not in r.stdout + r.stderr
     assert not (tmp_path / "run" / "metrics.parquet").exists()
+
+
+TINY_RUN = ["device=cpu", "task.p=7", "model.width=4", "train.max_steps=2", "seeds=1"]
+
+
+def files(root):
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_multirun_of_another_config_into_a_sweep_dir_is_refused_before_any_file_changes(tmp_path):
+    sweep = tmp_path / "sweep"
+    ok = grokbench("run", "-m", *TINY_RUN, "optimizer.weight_decay=1,0.5", f"hydra.sweep.dir={sweep}")
+    assert ok.returncode == 0, ok.stderr
+    before = files(sweep)
+    assert sweep / "0" / ".hydra" / "config.yaml" in before
+    bad = grokbench("run", "-m", *TINY_RUN, "optimizer.weight_decay=0.3,0.5", f"hydra.sweep.dir={sweep}")
+    assert bad.returncode == 2, bad.stdout + bad.stderr
+    assert "Traceback" not in bad.stdout + bad.stderr
+    assert bad.stderr.strip().splitlines() == [
+        f"grokbench: error: {sweep / '0'} holds a run of a different config; use a new output dir"], bad.stderr
+    assert files(sweep) == before  # job 0's .hydra/ and the sweep's multirun.yaml included
+
+
+def test_sweep_combinations_include_the_sweeper_params_a_config_sets():
+    combos = sweep_combinations(["experiment=doshi2024/phase_diagram", "seeds=1"], multirun=True)
+    assert [c for c in combos[0] if c.startswith("task.corruption=")] == ["task.corruption=0.0"]
+    assert len(combos) == 7
+    combos = sweep_combinations(["experiment=doshi2024/phase_diagram", "task.corruption=0.1,0.2"], multirun=True)
+    assert [c for combo in combos for c in combo if c.startswith("task.corruption=")] == \
+        ["task.corruption=0.1", "task.corruption=0.2"]  # the command line's sweep replaces the config's
