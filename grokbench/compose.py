@@ -2,6 +2,7 @@
 one line that names the key and what is allowed."""
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import secrets
@@ -12,7 +13,7 @@ from hydra import compose, initialize_config_module
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException, MissingConfigException
+from hydra.errors import MissingConfigException
 from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
@@ -117,20 +118,25 @@ def check_rerun(cfg, multirun: bool = False) -> None:
         check_run_dir(OmegaConf.to_yaml(job_cfg, resolve=True), run_dir)
 
 
+LINE = 200  # characters an error line may take; a longer list of options gives way to the closest ones
+
+
 def one_line(err: BaseException) -> str:
     """A config mistake → 'key: what is wrong; allowed: …'."""
     if isinstance(err, ConfigError):
         return str(err)
-    missing = re.search(r"Could not find '([^']+)'", str(err))
+    missing = getattr(err, "missing_cfg_file", None)  # Hydra's 'Could not find/load GROUP/OPTION'
     if isinstance(err, MissingConfigException) and missing:
-        group, _, option = missing[1].partition("/")
-        if group in (*GROUPS, "experiment"):  # our own groups: their YAML files (Hydra adds the schemas' names)
+        group, _, option = missing.partition("/")
+        if group in (*GROUPS, "logger", "experiment"):  # our own groups: their YAML files (Hydra adds the schemas')
+            if (CONFIG_DIR / missing).is_dir():  # experiment=doshi2024: a folder of experiments, not one
+                return f"{group}={option} is a folder; allowed: {braced(option, config_options(missing))}"
             allowed = config_options(group)
         else:  # hydra/launcher=...: Hydra knows the plugins' options too
-            group, _, option = missing[1].rpartition("/")
+            group, _, option = missing.rpartition("/")
             allowed = sorted(err.options or [])
         if allowed:
-            return f"{group}={option} is invalid; allowed: {', '.join(allowed)}"
+            return invalid_choice(f"{group}={option} is invalid", option, allowed)
     cause = err
     while cause.__cause__ is not None and not isinstance(cause, OmegaConfBaseException):
         cause = cause.__cause__
@@ -138,19 +144,43 @@ def one_line(err: BaseException) -> str:
         key = getattr(cause, "full_key", None) or ""
         msg = str(getattr(cause, "msg", cause)).strip().splitlines()[0]
         if re.search(r"Key '[^']+' (is )?not in", msg):
-            return f"{key}: unknown key; allowed: {', '.join(allowed_keys(key))}"
+            return invalid_choice(f"{key}: unknown key", key.rpartition(".")[2], allowed_keys(cause),
+                                  "`grokbench show` prints them")
         return f"{key}: {msg}" if key else msg
     return " ".join(str(err).split())
 
 
-def allowed_keys(full_key: str) -> List[str]:
-    parent = full_key.rpartition(".")[0]
+def invalid_choice(head: str, given: str, allowed: List[str], more: str = "`grokbench list` shows them") -> str:
+    """'HEAD; did you mean X? allowed: A, B, …' (head: 'task=modadx is invalid'): the closest options by difflib.
+    Where every option would make the line longer than LINE: the given folder's options, else every folder
+    (experiment: `paper/…`), else how many there are."""
+    folder, _, name = given.rpartition("/")  # experiment=paper/figure: figures compared, within the paper if known
+    near = [a for a in allowed if folder and a.startswith(folder + "/")]
+    score = {a: difflib.SequenceMatcher(None, name, a.rpartition("/")[2]).ratio() for a in near or allowed}
+    best = max(score.values(), default=0)  # the clear favourite alone, or a near tie; as get_close_matches' cutoff
+    close = sorted((a for a in score if score[a] >= max(0.6, best - 0.1)), key=score.get, reverse=True)[:3]
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    if near and not close:  # a folder's options (a paper's figures) are few: all of them, however long
+        return f"{head}; allowed: {braced(folder, near)}"
+    for listing in (", ".join(allowed), ", ".join(sorted({a.partition("/")[0] + ("/…" if "/" in a else "")
+                                                         for a in allowed})) + f" ({more})"):
+        line = f"{head}{hint or ';'} allowed: {listing}"
+        if len("grokbench: error: " + line) <= LINE:
+            return line
+    return f"{head}{hint} (allowed: one of {len(allowed)}; {more})"
+
+
+def braced(folder: str, options: List[str]) -> str:
+    """doshi2024/{coexistence,forgetting}: a folder's options (paths under configs/<group>/) in few characters."""
+    return f"{folder}/{{{','.join(o.rpartition('/')[2] for o in options)}}}"
+
+
+def allowed_keys(cause: OmegaConfBaseException) -> List[str]:
+    """The keys the node that refused an unknown key has: the chosen option's schema (optimizer=sgd: SGD's)."""
+    parent = (cause.full_key or "").rpartition(".")[0]
     if parent.startswith("population.grid."):  # the keys some schema of that group lets vary per member
         from grokbench.config import GROUP_SCHEMAS
 
         return sorted({k for schema in GROUP_SCHEMAS[parent.rpartition(".")[2]].values() for k in schema.GRIDDABLE})
-    try:
-        node = OmegaConf.select(compose_config([]), parent) if parent else compose_config([])
-        return sorted(node.keys())
-    except (HydraException, OmegaConfBaseException):
-        return []
+    node = getattr(cause, "parent_node", None)
+    return sorted(k for k in node.keys() if k != "hydra") if node is not None else []

@@ -27,7 +27,8 @@ BAD = [  # override, words the one-line error must contain
     (["seeds=0"], ["seeds", "integer"]),
     (["seeds=[1,1]"], ["seeds", "distinct"]),
     (["task.foo=1"], ["task.foo", "unknown key", "train_fraction"]),
-    (["train.foo=1"], ["train.foo", "unknown key", "max_steps"]),
+    (["train.foo=1"], ["train.foo", "unknown key", "grokbench show"]),  # too many keys for one line
+    (["train.max_step=1"], ["train.max_step", "did you mean max_steps?"]),
     (["task.p=abc"], ["task.p", "abc"]),
     (["model.activation=swishy"], ["model.activation", "relu"]),
     (["device=tpu"], ["device", "cuda"]),
@@ -295,3 +296,34 @@ def test_sweep_combinations_include_the_sweeper_params_a_config_sets():
     combos = sweep_combinations(["experiment=doshi2024/phase_diagram", "task.corruption=0.1,0.2"], multirun=True)
     assert [c for combo in combos for c in combo if c.startswith("task.corruption=")] == \
         ["task.corruption=0.1", "task.corruption=0.2"]  # the command line's sweep replaces the config's
+
+
+MESSAGES = [  # overrides, words the line must contain, words it must not (another option's or Hydra's text)
+    (["experiment=prieto2025/fig1b_stablemx"], ["did you mean prieto2025/fig1b_stablemax?"], ["doshi2024"]),
+    (["experiment=fig1b_stablemax"], ["did you mean prieto2025/fig1b_stablemax?"], []),
+    (["experiment=nosuch"], ["prieto2025/", "grokbench list"], []),
+    (["experiment=doshi2024"], ["doshi2024/", "coexistence", "phase_diagram"], ["prieto2025", "grokfast2024"]),
+    (["logger=[tensorboar]"], ["logger=tensorboar", "did you mean tensorboard?", "mlflow, tensorboard, wandb"],
+     ["search path"]),
+    (["logger=tensorboar"], ["did you mean tensorboard?"], ["search path"]),
+    (["optimizer=sgd", "optimizer.beta1=0.5"], ["optimizer.beta1", "unknown key", "momentum"], ["beta2"]),
+    (["task=modadx"], ["task=modadx", "did you mean modadd?"], []),
+    (["model=mlpp"], ["model=mlpp", "did you mean mlp?", "quadratic"], []),
+    (["optimizer=adamx"], ["optimizer=adamx", "did you mean adam", "sgd"], []),
+    (["loss=softmax"], ["loss=softmax", "did you mean softmax_ce?", "mse"], []),
+    (["task.pp=3"], ["task.pp", "did you mean p?", "train_fraction"], []),
+    (["model=transformer", "model.d_mdl=8"], ["model.d_mdl", "did you mean d_model?"], []),
+    (["trian.max_steps=3"], ["trian", "did you mean train?"], ["hydra"]),
+    (["hydra/launcher=jobib"], ["hydra/launcher=jobib", "did you mean joblib?"], []),
+]
+
+
+@pytest.mark.parametrize("overrides,words,absent", MESSAGES, ids=[" ".join(o) for o, _, _ in MESSAGES])
+def test_a_typo_is_one_short_line_naming_the_closest_options(overrides, words, absent, capsys):
+    assert main(["run", *overrides]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and len(err) <= 200, err
+    for word in words:
+        assert word in err, err
+    for word in absent:
+        assert word not in err, err
