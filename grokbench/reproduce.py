@@ -187,9 +187,10 @@ def main(argv) -> int:
             return fail("--check needs a run (or sweep) dir")
         check_dir = Path(overrides.pop(i + 1))
         overrides.pop(i)
+    from grokbench.compose import compose_config, invalid_choice, one_line, preflight, sweep_combinations
+
     if name not in experiments():
-        return fail(f"experiment {name!r} is invalid; allowed: {', '.join(experiments())}")
-    from grokbench.compose import compose_config, one_line, preflight, sweep_combinations
+        return fail(invalid_choice(f"experiment {name!r} is invalid", name, experiments()))
 
     composed = [f"experiment={name}", *overrides]
     try:  # an experiment that sets hydra.sweeper.params runs as a multirun: its overrides may sweep too
