@@ -7,7 +7,6 @@ summary.parquet. A job still running, or killed, contributes the summary of the 
 """
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from grokbench import store
+from grokbench.cli import ArgumentParser
 from grokbench.provenance import grokbench_version
 
 SWEEP_FILE = "sweep.parquet"
@@ -100,7 +100,7 @@ def status_line(df: pd.DataFrame) -> str:
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="grokbench collect", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="grokbench collect", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():
