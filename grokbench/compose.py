@@ -13,7 +13,7 @@ from hydra import compose, initialize_config_module
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import MissingConfigException
+from hydra.errors import MissingConfigException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
@@ -125,6 +125,11 @@ def one_line(err: BaseException) -> str:
     """A config mistake → 'key: what is wrong; allowed: …'."""
     if isinstance(err, ConfigError):
         return str(err)
+    if isinstance(err, OverrideParseException):  # Hydra's message without the caret line, after the override
+        if err.override.startswith("-"):
+            return f"unknown option {err.override}; allowed: KEY=VALUE overrides"
+        first, last = err.message.splitlines()[0], err.message.splitlines()[-1]  # last: 'See <grammar URL> ...'
+        return f"{err.override}: {first}" + (f"; {last[:1].lower()}{last[1:]}" if last != first else "")
     missing = getattr(err, "missing_cfg_file", None)  # Hydra's 'Could not find/load GROUP/OPTION'
     if isinstance(err, MissingConfigException) and missing:
         group, _, option = missing.partition("/")

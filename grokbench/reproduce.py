@@ -176,9 +176,11 @@ def write_text(path: Path, text: str) -> None:
 def main(argv) -> int:
     from grokbench.cli import fail
 
-    if not argv or argv[0].startswith("-"):
+    if argv and argv[0] in ("-h", "--help"):
         print(USAGE)
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+        return 0
+    if not argv or argv[0].startswith("-"):
+        return fail(f"reproduce needs PAPER/FIGURE first, got {argv[0] if argv else 'nothing'}; see --help")
     name, overrides = argv[0], list(argv[1:])
     check_dir = None
     if "--check" in overrides:
