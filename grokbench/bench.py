@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from grokbench.cli import ArgumentParser, fail
 from grokbench.threads import one_thread_per_member
 
 log = logging.getLogger("grokbench")
@@ -162,12 +163,11 @@ def fmt(x, spec) -> str:
 
 
 def main(argv) -> int:
-    from grokbench.cli import fail
     from grokbench.compose import checked_config, one_line
-    from grokbench.train import resolve_device
+    from grokbench.train import check_device, resolve_device
 
-    ap = argparse.ArgumentParser(prog="grokbench bench", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(prog="grokbench bench", description=__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("overrides", nargs="*", help="Hydra overrides, as for `grokbench run`")
     ap.add_argument("--members", default="1,8,64", help="comma-separated population sizes (seeds=R each)")
     ap.add_argument("--steps", type=int, default=50, help="steps per timed block")
@@ -182,21 +182,23 @@ def main(argv) -> int:
                     "loaded machine")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     try:
         sizes = [int(m) for m in args.members.split(",")]
         assert all(m >= 1 for m in sizes)
     except (ValueError, AssertionError):
         return fail(f"--members={args.members!r} is invalid; allowed: comma-separated integers >= 1")
-    for flag, value in (("--steps", args.steps), ("--warmup", args.warmup), ("--repeats", args.repeats)):
-        if value < 1:
+    for flag, value in (("--steps", args.steps), ("--warmup", args.warmup), ("--repeats", args.repeats),
+                        ("--threads", args.threads)):
+        if value is not None and value < 1:
             return fail(f"{flag}={value} is invalid; allowed: an integer >= 1")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     try:
         cfgs = [checked_config([*args.overrides, f"seeds={m}"]) for m in sizes]
         versus = [None] * len(cfgs)
         if args.versus:
             versus = [versus_config([*args.overrides, *args.versus], c) for c in cfgs]
+        check_device(cfgs[0].device.value)  # device=cuda without a GPU: one line, not torch's traceback
     except Exception as err:  # one line, as `grokbench run` does
         return fail(one_line(err))
     device = resolve_device(cfgs[0].device.value)

@@ -1,6 +1,7 @@
 """`grokbench run|show|list|...` — thin: `run` hands its arguments to Hydra, the others to their modules."""
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
 
@@ -51,11 +52,37 @@ def fail(message: str) -> int:
     return 2
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser for every subcommand, but a bad argument is one line (argparse's own message, which names
+    the argument and its choices) and exit code 2, without the usage block; --help still prints the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"grokbench: error: {self.prog.removeprefix('grokbench ')}: {message}\n")
+
+
+def check_hydra_flags(argv) -> None:
+    """Hydra's own command-line parser (the one @hydra.main uses) on `grokbench run`'s arguments: a bad flag raises
+    ValueError with argparse's one-line message, where Hydra would print its usage block first."""
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+
+    def error(message: str):
+        raise ValueError(message)
+
+    parser.error = error
+    parser.parse_args(argv)
+
+
 def run(argv) -> int:
     from grokbench.compose import one_line, preflight
 
     # Hydra overrides are key=value (or ~key); the other tokens are Hydra's flags and their values (-cn NAME, ...)
     overrides = [a for a in argv if not a.startswith("-") and ("=" in a or a.startswith("~"))]
+    try:
+        check_hydra_flags(argv)
+    except ValueError as err:
+        return fail(f"run: {err}")
     if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c") for a in argv):
         try:
             preflight(overrides, multirun="-m" in argv or "--multirun" in argv)
@@ -78,8 +105,10 @@ def show(argv) -> int:
 
     from grokbench.compose import checked_config, one_line
 
+    parser = ArgumentParser(prog="grokbench show", description="print the composed config")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for grokbench run")
     try:
-        cfg = checked_config(argv)
+        cfg = checked_config(parser.parse_args(argv).overrides)
     except Exception as err:
         return fail(one_line(err))
     print(OmegaConf.to_yaml(cfg, resolve=True))
@@ -92,6 +121,7 @@ def list_configs(argv) -> int:
 
     from grokbench.config import CONFIG_DIR, GROUPS, config_options
 
+    ArgumentParser(prog="grokbench list", description="config groups, their options, the experiments").parse_args(argv)
     table = Table("group", "options", title="config groups (pick with group=option)")
     for group in (*GROUPS, "logger"):
         table.add_row(group, ", ".join(config_options(group)))

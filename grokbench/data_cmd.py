@@ -13,13 +13,12 @@ member's own train fraction, label noise and split file rows), so they are the t
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from grokbench.cli import fail
+from grokbench.cli import ArgumentParser, fail
 
 
 def input_columns(task_name: str, encoding, x) -> dict:
@@ -56,7 +55,7 @@ def member_rows(cfg, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="grokbench data", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="grokbench data", description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="the Parquet file to write")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for grokbench run")
     args, unknown = parser.parse_known_args(argv)

@@ -181,9 +181,11 @@ def write_text(path: Path, text: str) -> None:
 def main(argv) -> int:
     from grokbench.cli import fail
 
-    if not argv or argv[0].startswith("-"):
+    if argv and argv[0] in ("-h", "--help"):
         print(USAGE)
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+        return 0
+    if not argv or argv[0].startswith("-"):
+        return fail(f"reproduce needs PAPER/FIGURE first, got {argv[0] if argv else 'nothing'}; see --help")
     name, overrides = argv[0], list(argv[1:])
     check_dir = None
     if "--check" in overrides:
@@ -192,9 +194,10 @@ def main(argv) -> int:
             return fail("--check needs a run (or sweep) dir")
         check_dir = Path(overrides.pop(i + 1))
         overrides.pop(i)
+    from grokbench.compose import compose_config, invalid_choice, one_line, preflight, sweep_combinations
+
     if name not in experiments():
-        return fail(f"experiment {name!r} is invalid; allowed: {', '.join(experiments())}")
-    from grokbench.compose import compose_config, one_line, preflight, sweep_combinations
+        return fail(invalid_choice(f"experiment {name!r} is invalid", name, experiments()))
 
     composed = [f"experiment={name}", *overrides]
     try:  # an experiment that sets hydra.sweeper.params runs as a multirun: its overrides may sweep too

@@ -11,7 +11,6 @@ States: running, preempted, finished, failed (written by the job, see grokbench/
 """
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import socket
@@ -26,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from grokbench import store
+from grokbench.cli import ArgumentParser
 from grokbench.status import STATUS_FILE, hydra_of, read_status
 
 DONE = ("finished", "failed")
@@ -230,7 +230,7 @@ def build_table(root: Path, cache: MetricsCache, now: float = None):
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="grokbench watch", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="grokbench watch", description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path, help="a run dir or a sweep dir (hydra.run.dir / hydra.sweep.dir)")
     parser.add_argument("--once", action="store_true", help="print the table once and exit (scripts, tests)")
     parser.add_argument("--every", type=float, default=2.0, help="seconds between refreshes (default 2)")

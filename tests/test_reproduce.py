@@ -131,7 +131,7 @@ def test_unknown_experiment_or_bad_override_is_one_line(capsys):
 
     assert main(["reproduce", "prieto2025/nope"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "prieto2025/fig1a_perp_adamw" in err and len(err.splitlines()) == 1
+    assert "prieto2025/{fig1a_perp_adamw," in err and "doshi2024" not in err and len(err.splitlines()) == 1
     assert main(["reproduce", "prieto2025/fig1a_perp_adamw", "optimizer.lr=-1"]) == 2
     assert "optimizer.lr" in capsys.readouterr().err
 

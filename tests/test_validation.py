@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 
 from conftest import grokbench
 from grokbench.cli import main
-from grokbench.compose import checked_config, compose_config
+from grokbench.compose import checked_config, compose_config, sweep_combinations
 from grokbench.config import ConfigError, Encoding, config_options, validate
 from grokbench.train import train
 
@@ -27,7 +27,8 @@ BAD = [  # override, words the one-line error must contain
     (["seeds=0"], ["seeds", "integer"]),
     (["seeds=[1,1]"], ["seeds", "distinct"]),
     (["task.foo=1"], ["task.foo", "unknown key", "train_fraction"]),
-    (["train.foo=1"], ["train.foo", "unknown key", "max_steps"]),
+    (["train.foo=1"], ["train.foo", "unknown key", "grokbench show"]),  # too many keys for one line
+    (["train.max_step=1"], ["train.max_step", "did you mean max_steps?"]),
     (["task.p=abc"], ["task.p", "abc"]),
     (["model.activation=swishy"], ["model.activation", "relu"]),
     (["device=tpu"], ["device", "cuda"]),
@@ -265,3 +266,64 @@ def test_device_cuda_without_a_gpu_is_one_line_in_the_job_not_the_preflight(tmp_
                                              "no CUDA device is visible on this machine"], r.stderr
     assert "Traceback" not in r.stdout + r.stderr
     assert not (tmp_path / "run" / "metrics.parquet").exists()
+
+
+TINY_RUN = ["device=cpu", "task.p=7", "model.width=4", "train.max_steps=2", "seeds=1"]
+
+
+def files(root):
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_multirun_of_another_config_into_a_sweep_dir_is_refused_before_any_file_changes(tmp_path):
+    sweep = tmp_path / "sweep"
+    ok = grokbench("run", "-m", *TINY_RUN, "optimizer.weight_decay=1,0.5", f"hydra.sweep.dir={sweep}")
+    assert ok.returncode == 0, ok.stderr
+    before = files(sweep)
+    assert sweep / "0" / ".hydra" / "config.yaml" in before
+    bad = grokbench("run", "-m", *TINY_RUN, "optimizer.weight_decay=0.3,0.5", f"hydra.sweep.dir={sweep}")
+    assert bad.returncode == 2, bad.stdout + bad.stderr
+    assert "Traceback" not in bad.stdout + bad.stderr
+    assert bad.stderr.strip().splitlines() == [
+        f"grokbench: error: {sweep / '0'} holds a run of a different config; use a new output dir"], bad.stderr
+    assert files(sweep) == before  # job 0's .hydra/ and the sweep's multirun.yaml included
+
+
+def test_sweep_combinations_include_the_sweeper_params_a_config_sets():
+    combos = sweep_combinations(["experiment=doshi2024/phase_diagram", "seeds=1"], multirun=True)
+    assert [c for c in combos[0] if c.startswith("task.corruption=")] == ["task.corruption=0.0"]
+    assert len(combos) == 7
+    combos = sweep_combinations(["experiment=doshi2024/phase_diagram", "task.corruption=0.1,0.2"], multirun=True)
+    assert [c for combo in combos for c in combo if c.startswith("task.corruption=")] == \
+        ["task.corruption=0.1", "task.corruption=0.2"]  # the command line's sweep replaces the config's
+
+
+MESSAGES = [  # overrides, words the line must contain, words it must not (another option's or Hydra's text)
+    (["experiment=prieto2025/fig1b_stablemx"], ["did you mean prieto2025/fig1b_stablemax?"], ["doshi2024"]),
+    (["experiment=fig1b_stablemax"], ["did you mean prieto2025/fig1b_stablemax?"], []),
+    (["experiment=nosuch"], ["prieto2025/", "grokbench list"], []),
+    (["experiment=doshi2024"], ["doshi2024/", "coexistence", "phase_diagram"], ["prieto2025", "grokfast2024"]),
+    (["logger=[tensorboar]"], ["logger=tensorboar", "did you mean tensorboard?", "mlflow, tensorboard, wandb"],
+     ["search path"]),
+    (["logger=tensorboar"], ["did you mean tensorboard?"], ["search path"]),
+    (["optimizer=sgd", "optimizer.beta1=0.5"], ["optimizer.beta1", "unknown key", "momentum"], ["beta2"]),
+    (["task=modadx"], ["task=modadx", "did you mean modadd?"], []),
+    (["model=mlpp"], ["model=mlpp", "did you mean mlp?", "quadratic"], []),
+    (["optimizer=adamx"], ["optimizer=adamx", "did you mean adam", "sgd"], []),
+    (["loss=softmax"], ["loss=softmax", "did you mean softmax_ce?", "mse"], []),
+    (["task.pp=3"], ["task.pp", "did you mean p?", "train_fraction"], []),
+    (["model=transformer", "model.d_mdl=8"], ["model.d_mdl", "did you mean d_model?"], []),
+    (["trian.max_steps=3"], ["trian", "did you mean train?"], ["hydra"]),
+    (["hydra/launcher=jobib"], ["hydra/launcher=jobib", "did you mean joblib?"], []),
+]
+
+
+@pytest.mark.parametrize("overrides,words,absent", MESSAGES, ids=[" ".join(o) for o, _, _ in MESSAGES])
+def test_a_typo_is_one_short_line_naming_the_closest_options(overrides, words, absent, capsys):
+    assert main(["run", *overrides]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and len(err) <= 200, err
+    for word in words:
+        assert word in err, err
+    for word in absent:
+        assert word not in err, err

@@ -1,9 +1,12 @@
 """`grokbench analyze prune|fourier RUN_DIR ...`: analyses that reload a finished run's trained population."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from grokbench.cli import ArgumentParser, fail
+
+DEVICES = ("cpu", "cuda", "auto")  # the values of config.Device
 
 
 def prune(args) -> int:
@@ -91,21 +94,29 @@ def fourier(args) -> int:
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="grokbench analyze", description=__doc__)
-    sub = parser.add_subparsers(dest="analysis", required=True)
+    parser = ArgumentParser(prog="grokbench analyze", description=__doc__)
+    sub = parser.add_subparsers(dest="analysis", required=True, metavar="{prune,fourier}")
     p = sub.add_parser("prune", help="prune neurons in order of Fourier IPR; accuracies per fraction pruned")
     p.add_argument("run_dir", help="a finished run dir (checkpoint.pt and .hydra/)")
     p.add_argument("--order", nargs="+", choices=("low_ipr", "high_ipr", "random"),
                    help="which neurons go first (default: all three)")
-    p.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
+    p.add_argument("--device", default="cpu", choices=DEVICES, help="cpu | cuda | auto (default cpu)")
     f = sub.add_parser("fourier", help="Nanda et al. 2023's progress measures from weight snapshots "
                                        "(train.snapshots=N): key frequencies, restricted/excluded loss, Gini")
     f.add_argument("run_dir", help="a finished run dir of modadd or modsub trained with train.snapshots=N")
     f.add_argument("--freqs", help="key frequencies k1,k2,... for every member (default: from the final snapshot)")
     f.add_argument("--top", type=int, help="each member's N frequencies of largest norm as its key frequencies")
-    f.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
+    f.add_argument("--device", default="cpu", choices=DEVICES, help="cpu | cuda | auto (default cpu)")
     args = parser.parse_args(argv)
+    from grokbench.config import ConfigError
     from grokbench.store import RunDirError
+    from grokbench.train import check_device, resolve_device
+
+    try:
+        check_device(args.device)
+    except ConfigError as err:  # cuda on a machine without a GPU
+        return fail(f"--device={args.device} is invalid; allowed: {err.allowed}")
+    args.device = resolve_device(args.device).type  # auto: cuda where there is one, else cpu
 
     try:
         return fourier(args) if args.analysis == "fourier" else prune(args)

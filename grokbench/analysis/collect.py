@@ -11,7 +11,6 @@ counts them), so that fractions over the table are over members that have traine
 """
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from grokbench import store
+from grokbench.cli import ArgumentParser
 from grokbench.provenance import grokbench_version
 
 SWEEP_FILE = "sweep.parquet"
@@ -140,7 +140,7 @@ def status_line(df: pd.DataFrame) -> str:
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="grokbench collect", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="grokbench collect", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():

@@ -11,7 +11,6 @@ A single run with a population.grid works as a one-job sweep: its grid keys are 
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from grokbench import store
+from grokbench.cli import ArgumentParser
 
 MEMBER_LINES = 8  # one thin line per member up to this many members (one group); more would hide the median
 
@@ -229,7 +229,7 @@ def main(argv) -> int:
     from grokbench.analysis.collect import collect, status_line
     from grokbench.analysis.summarize import swept
 
-    parser = argparse.ArgumentParser(prog="grokbench plot", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="grokbench plot", description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path, help="a sweep dir or a single run dir")
     parser.add_argument("--out", type=Path, help="where the PNGs go (default: DIR/plots)")
     parser.add_argument("--by", help="comma-separated columns that make the curve groups (default: the swept ones)")

@@ -8,7 +8,6 @@ Half-finished sweeps work: `done` says how many members have their final numbers
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import List
 
 import numpy as np
 import pandas as pd
+
+from grokbench.cli import ArgumentParser
 
 IGNORED = ("job", "member", "seed")  # identify a member, are not what was swept
 
@@ -91,7 +92,7 @@ def markdown(table: pd.DataFrame) -> str:
 def main(argv) -> int:
     from grokbench.analysis.collect import collect, status_line
 
-    parser = argparse.ArgumentParser(prog="grokbench summarize", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="grokbench summarize", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--by", help="comma-separated columns to group by (default: the swept ones)")
     parser.add_argument("--format", choices=["rich", "csv", "markdown"], default="rich")
