@@ -4,9 +4,9 @@ coefficient") of each member at each weight snapshot (train.snapshots=N), estima
     λ̂(w*) = nβ · (E_w[L_n(w)] − L_n(w*))
 
 E_w over SGLD draws from the tempered posterior localised at w*: Δw = −ε/2 (nβ ∇L_m(w) + γ (w − w*)) + N(0, ε),
-L_m the loss on a batch of m of the member's own train samples. devinterp's `llc()` runs the chains; its `compute_llc` averages
-the sampled loss over every step of a chain (burn-in included, as its reference implementation does) and subtracts
-its init_loss, the loss at w* on `num_init_loss_batches` batches drawn as the chains draw them.
+L_m the loss on a batch of m of the member's own train samples. devinterp's `llc()` runs the chains; its
+`compute_llc` averages the sampled loss over every step of a chain (burn-in included, as its reference implementation
+does) and subtracts its init_loss, the loss at w* on `num_init_loss_batches` batches drawn as the chains draw them.
 
 Each member's LLC is measured on what it trained on: its own train set and the loss it trained with (run.data(k),
 losses.per_sample_loss of run.config.loss, averaged), at its own snapshot weights (run.model(k, step)). The module is
