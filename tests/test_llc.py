@@ -96,7 +96,7 @@ def test_a_missing_run_dir_is_refused_in_one_line(tmp_path):
 
 @pytest.mark.parametrize("flag, value, allowed", [("--lr", "0", "> 0"), ("--nbeta", "hot", "auto"),
                                                    ("--chains", "1", ">= 2"), ("--draws", "1.5", "integer"),
-                                                   ("--batch-size", "0", ">= 1")])
+                                                   ("--batch-size", "0", ">= 1"), ("--device", "gpu", "cuda")])
 def test_bad_sgld_flags_are_refused_in_one_line(run, flag, value, allowed):
     _, _, out = run(SNAPSHOTS)
     one_line_error(grokbench("analyze", "llc", str(out), flag, value), f"{flag} {value} is invalid", allowed)

@@ -97,17 +97,18 @@ def llc(args) -> int:
 
     from grokbench import store
     from grokbench.analysis.fourier import grok_step
-    from grokbench.analysis.llc import analyze, parse_sgld, plot, require_devinterp, snapshot_steps
+    from grokbench.analysis.llc import analyze, parse_device, parse_sgld, plot, require_devinterp, snapshot_steps
     from grokbench.runs import run_config
 
     run_dir = Path(args.run_dir)
     sgld = parse_sgld(args.lr, args.nbeta, args.localization, args.chains, args.draws, args.burnin, args.batch_size)
+    device = parse_device(args.device)
     cfg = run_config(run_dir)  # a missing run dir, then a run without snapshots, fail before devinterp is imported
     snapshot_steps(run_dir)
     require_devinterp()
     with Progress(transient=True) as bar:
         task = bar.add_task("LLC (member × snapshot)", total=None)
-        table = analyze(run_dir, sgld, args.device, progress=lambda done, total: bar.update(task, completed=done,
+        table = analyze(run_dir, sgld, device, progress=lambda done, total: bar.update(task, completed=done,
                                                                                              total=total))
     store.write_parquet(table, run_dir / "llc.parquet")
     g, n = grok_step(run_dir), table["member"].nunique()
@@ -172,7 +173,7 @@ def main(argv) -> int:
     c.add_argument("--burnin", default=str(L.BURNIN), help=f"burn-in steps per chain (default {L.BURNIN})")
     c.add_argument("--batch-size", default=str(L.BATCH_SIZE),
                    help=f"train samples per SGLD step; a smaller train set samples full batch (default {L.BATCH_SIZE})")
-    c.add_argument("--device", default="cpu", help="cpu | cuda (default cpu)")
+    c.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
     args = parser.parse_args(argv)
     from grokbench.store import RunDirError
 

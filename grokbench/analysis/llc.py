@@ -34,10 +34,10 @@ from grokbench import store
 from grokbench.threads import one_thread_per_member
 
 # ---------------------------------------------------------------------------------------------- SGLD settings
-# Defaults: devinterp's examples/grokking.ipynb (modular addition p=53, an MLP; its hyperparameter cell after the
-# ε–nβ sweep with EpsilonBetaAnalyzer), the example the devinterp docs give for grokking.
+# Defaults: devinterp's examples/grokking.ipynb (modular addition p=53, an MLP): its hyperparameter cell after its ε–nβ
+# sweep with EpsilonBetaAnalyzer, the settings of its LLC estimate at every checkpoint.
 LR = 3e-3  # ε, SGLD step size: grokking.ipynb `lr = 3e-3` (its sweep: the LLC flattens in ε for ε > 1e-3)
-NBETA = 2.0  # nβ, inverse temperature: grokking.ipynb `nbeta = 2.0` (flat in nβ for nβ < 100); "auto" gives
+NBETA = 2.0  # nβ, inverse temperature: grokking.ipynb `nbeta = 2.0` (LLC / nβ ~flat for nβ < 100); "auto" gives
 #              devinterp.utils.default_nbeta(batch) = m / log m, the SGLD docstring's general recommendation
 LOCALIZATION = 5.0  # γ, pull towards w*: grokking.ipynb `gamma = 5` (also its estimate_llc_given_model default)
 CHAINS = 2  # grokking.ipynb `num_chains = 2` (its per-checkpoint sweep then runs 1); llc_std is over chains: >= 2
@@ -81,6 +81,14 @@ def parse_sgld(lr, nbeta, localization, chains, draws, burnin, batch_size) -> Sg
         burnin=number("--burnin", burnin, int, lambda v: v >= 0, "an integer >= 0"),
         batch_size=number("--batch-size", batch_size, int, lambda v: v >= 1, "an integer >= 1"),
     )
+
+
+def parse_device(text: str) -> str:
+    if re.fullmatch(r"cpu|cuda(:\d+)?", text) is None:
+        raise ValueError(f"--device {text} is invalid; allowed: cpu, cuda, cuda:N")
+    if text != "cpu" and not torch.cuda.is_available():
+        raise ValueError(f"--device {text} is invalid here: torch sees no CUDA device; allowed: cpu")
+    return text
 
 
 @functools.lru_cache(maxsize=None)
