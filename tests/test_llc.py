@@ -23,29 +23,31 @@ def one_line_error(res, *words):
 
 def test_llc_of_every_member_and_snapshot_on_its_own_train_set(run):
     pytest.importorskip("devinterp")
-    _, metrics, out = run(SNAPSHOTS)
+    # members with train sets of different sizes (2 seeds × 2 train fractions), trained in chunks of 3 and 1
+    _, metrics, out = run([*SNAPSHOTS, "population.grid.task.train_fraction=[0.3,0.7]", "population.chunk=3"])
     res = grokbench("analyze", "llc", str(out), *TINY_SGLD)
     assert res.returncode == 0, res.stderr
     table = pd.read_parquet(out / "llc.parquet")
     snaps = torch.load(out / "snapshots.pt", weights_only=True)
     expected = {(int(s), int(m)) for i, s in enumerate(snaps["steps"]) for j, m in enumerate(snaps["member"])
                 if snaps["present"][i, j]}
-    assert len(expected) == 2 * 3 and len(table) == len(expected)
+    assert len(expected) == 4 * 3 and len(table) == len(expected)
     assert set(zip(table["step"], table["member"])) == expected
     assert {"step", "member", "seed", "llc_mean", "llc_std", "chains", "draws", "train_loss", "test_loss"} <= set(table)
     assert (table["chains"] == 2).all() and (table["draws"] == 8).all() and (table["chains_ok"] == 2).all()
     for col in ("llc_mean", "llc_std", "init_loss", "train_loss", "test_loss"):
         assert table[col].map(math.isfinite).all(), col
-    # The member's own data: p=11 at train fraction 0.5 leaves each member fewer train samples than the default batch
-    # of 128, so SGLD samples full batch and devinterp's init_loss — the loss it evaluates at the snapshot, before
-    # sampling, through the loss function and dataset handed to it — is the member's train loss over its whole train
-    # set. It equals metrics.parquet's train_loss at that step, which another member's data or another step's weights
-    # would not give (the members' losses differ at every step).
+    # The member's own data: p=11 leaves each member fewer train samples than the default batch of 128, so SGLD
+    # samples full batch and devinterp's init_loss — the loss it evaluates at the snapshot, before sampling, through
+    # the loss function and dataset handed to it — is the member's train loss over its whole train set. It equals
+    # metrics.parquet's train_loss at that step, which another member's data or another step's weights would not give
+    # (the members' losses differ at every step).
     from grokbench import load_run
 
-    n_train = len(load_run(out).data(member=0).y_train)
-    assert (table["batch_size"] == n_train).all() and n_train < 128
-    assert (table.groupby("step")["train_loss"].nunique() == 2).all()
+    n_train = {k: len(load_run(out).data(member=k).y_train) for k in range(4)}
+    assert (table["batch_size"] == table["member"].map(n_train)).all() and max(n_train.values()) < 128
+    assert len(set(n_train.values())) == 2
+    assert (table.groupby("step")["train_loss"].nunique() == 4).all()
     for r in table.itertuples():
         assert r.init_loss == pytest.approx(r.train_loss, rel=1e-5), (r.step, r.member)
     # the metrics merged are those of the member and step
