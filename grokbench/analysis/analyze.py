@@ -1,4 +1,4 @@
-"""`grokbench analyze prune|fourier RUN_DIR ...`: analyses that reload a finished run's trained population."""
+"""`grokbench analyze prune|fourier|llc RUN_DIR ...`: analyses that reload a finished run's trained population."""
 from __future__ import annotations
 
 import sys
@@ -93,9 +93,62 @@ def fourier(args) -> int:
     return 0
 
 
+def llc(args) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from grokbench import store
+    from grokbench.analysis.fourier import grok_step
+    from grokbench.analysis.llc import analyze, parse_device, parse_sgld, plot, require_devinterp, snapshot_steps
+    from grokbench.runs import run_config
+
+    run_dir = Path(args.run_dir)
+    sgld = parse_sgld(args.lr, args.nbeta, args.localization, args.chains, args.draws, args.burnin, args.batch_size)
+    device = parse_device(args.device)
+    cfg = run_config(run_dir)  # a missing run dir, then a run without snapshots, fail before devinterp is imported
+    snapshot_steps(run_dir)
+    require_devinterp()
+    with Progress(transient=True) as bar:
+        task = bar.add_task("LLC (member × snapshot)", total=None)
+        table = analyze(run_dir, sgld, device, progress=lambda done, total: bar.update(task, completed=done,
+                                                                                             total=total))
+    store.write_parquet(table, run_dir / "llc.parquet")
+    g, n = grok_step(run_dir), table["member"].nunique()
+    nbeta = "default_nbeta(m)" if sgld.nbeta is None else f"{sgld.nbeta:g}"
+    settings = (f"ε={sgld.lr:g}, nβ={nbeta}, γ={sgld.localization:g}, {sgld.chains} chains × {sgld.draws} draws, "
+                f"burn-in {sgld.burnin}, batch {sgld.batch_size}")
+    plot(table, g, run_dir / "plots" / "llc.png",
+         f"{run_dir.name}: {cfg.task.name} p={cfg.task.get('p', '-')}, {cfg.model.name}: local learning coefficient "
+         f"on each member's train set, median over n={n} members\nSGLD (devinterp): {settings}",
+         loss_name=f"{cfg.loss.name} loss")
+    q = table.groupby("step").agg(llc=("llc_mean", "median"), q1=("llc_mean", lambda v: v.quantile(0.25)),
+                                  q3=("llc_mean", lambda v: v.quantile(0.75)), std=("llc_std", "median"),
+                                  train_acc=("train_acc", "median"), test_acc=("test_acc", "median"),
+                                  train_loss=("train_loss", "median"), test_loss=("test_loss", "median"))
+    rich_table = Table("step", "LLC (median)", "IQR over members", "std over chains (median)", "train acc",
+                       "test acc", "train loss", "test loss",
+                       title=f"{run_dir}: LLC per snapshot, median over {n} members ({settings})",
+                       title_justify="left")
+    for step, r in q.iterrows():
+        rich_table.add_row(str(step), f"{r['llc']:.3g}", f"{r['q1']:.3g} – {r['q3']:.3g}", f"{r['std']:.2g}",
+                           f"{r['train_acc']:.1%}", f"{r['test_acc']:.1%}", f"{r['train_loss']:.3g}",
+                           f"{r['test_loss']:.3g}")
+    console = Console(width=130)
+    console.print(rich_table)
+    if g is not None:
+        console.print(f"test accuracy 95 %: median step {g:g}")
+    failed = int((table["chains_ok"] < table["chains"]).sum())
+    if failed:
+        console.print(f"[yellow]{failed} estimates lost a chain to a non-finite loss (chains_ok < chains); try a "
+                      f"smaller --lr[/yellow]")
+    console.print(f"outputs: {run_dir}  (llc.parquet, plots/llc.png)")
+    return 0
+
+
 def main(argv) -> int:
     parser = ArgumentParser(prog="grokbench analyze", description=__doc__)
-    sub = parser.add_subparsers(dest="analysis", required=True, metavar="{prune,fourier}")
+    sub = parser.add_subparsers(dest="analysis", required=True, metavar="{prune,fourier,llc}")
     p = sub.add_parser("prune", help="prune neurons in order of Fourier IPR; accuracies per fraction pruned")
     p.add_argument("run_dir", help="a finished run dir (checkpoint.pt and .hydra/)")
     p.add_argument("--order", nargs="+", choices=("low_ipr", "high_ipr", "random"),
@@ -107,6 +160,23 @@ def main(argv) -> int:
     f.add_argument("--freqs", help="key frequencies k1,k2,... for every member (default: from the final snapshot)")
     f.add_argument("--top", type=int, help="each member's N frequencies of largest norm as its key frequencies")
     f.add_argument("--device", default="cpu", choices=DEVICES, help="cpu | cuda | auto (default cpu)")
+    from grokbench.analysis import llc as L  # the SGLD defaults; devinterp is imported only when the command runs
+
+    c = sub.add_parser("llc", help="local learning coefficient (Lau et al.) of each member at each weight snapshot "
+                                   "(train.snapshots=N), devinterp's SGLD on the member's own train set "
+                                   "(pip install 'grokbench[llc]')")
+    c.add_argument("run_dir", help="a finished run dir trained with train.snapshots=N")
+    c.add_argument("--lr", default=str(L.LR), help=f"SGLD step size ε (default {L.LR:g})")
+    c.add_argument("--nbeta", default=str(L.NBETA),
+                   help=f"inverse temperature nβ, or auto: devinterp's default_nbeta(batch) (default {L.NBETA:g})")
+    c.add_argument("--localization", default=str(L.LOCALIZATION),
+                   help=f"γ, the pull towards the snapshot's weights (default {L.LOCALIZATION:g})")
+    c.add_argument("--chains", default=str(L.CHAINS), help=f"SGLD chains per estimate, >= 2 (default {L.CHAINS})")
+    c.add_argument("--draws", default=str(L.DRAWS), help=f"draws per chain (default {L.DRAWS})")
+    c.add_argument("--burnin", default=str(L.BURNIN), help=f"burn-in steps per chain (default {L.BURNIN})")
+    c.add_argument("--batch-size", default=str(L.BATCH_SIZE),
+                   help=f"train samples per SGLD step; a smaller train set samples full batch (default {L.BATCH_SIZE})")
+    c.add_argument("--device", default="cpu", choices=DEVICES, help="cpu | cuda | auto (default cpu)")
     args = parser.parse_args(argv)
     from grokbench.config import ConfigError
     from grokbench.store import RunDirError
@@ -119,7 +189,7 @@ def main(argv) -> int:
     args.device = resolve_device(args.device).type  # auto: cuda where there is one, else cpu
 
     try:
-        return fourier(args) if args.analysis == "fourier" else prune(args)
+        return {"fourier": fourier, "llc": llc, "prune": prune}[args.analysis](args)
     except (FileNotFoundError, ValueError, RunDirError) as err:  # RunDirError: a checkpoint holding pickled objects
         print(f"grokbench: error: {err}", file=sys.stderr)
         return 2
