@@ -98,10 +98,15 @@ def test_a_missing_run_dir_is_refused_in_one_line(tmp_path):
 
 @pytest.mark.parametrize("flag, value, allowed", [("--lr", "0", "> 0"), ("--nbeta", "hot", "auto"),
                                                    ("--chains", "1", ">= 2"), ("--draws", "1.5", "integer"),
-                                                   ("--batch-size", "0", ">= 1"), ("--device", "gpu", "cuda")])
+                                                   ("--batch-size", "0", ">= 1")])
 def test_bad_sgld_flags_are_refused_in_one_line(run, flag, value, allowed):
     _, _, out = run(SNAPSHOTS)
     one_line_error(grokbench("analyze", "llc", str(out), flag, value), f"{flag} {value} is invalid", allowed)
+
+
+def test_a_bad_device_is_refused_in_one_line_like_every_analysis(run):
+    _, _, out = run(SNAPSHOTS)
+    one_line_error(grokbench("analyze", "llc", str(out), "--device", "gpu"), "--device", "'gpu'", "'cuda'")
 
 
 def test_without_devinterp_the_error_names_the_extra(run, tmp_path):

@@ -100,12 +100,12 @@ def llc(args) -> int:
 
     from grokbench import store
     from grokbench.analysis.fourier import grok_step
-    from grokbench.analysis.llc import analyze, parse_device, parse_sgld, plot, require_devinterp, snapshot_steps
+    from grokbench.analysis.llc import analyze, parse_sgld, plot, require_devinterp, snapshot_steps
     from grokbench.runs import run_config
 
     run_dir = Path(args.run_dir)
     sgld = parse_sgld(args.lr, args.nbeta, args.localization, args.chains, args.draws, args.burnin, args.batch_size)
-    device = parse_device(args.device)
+    device = args.device  # checked and resolved (auto) in main
     cfg = run_config(run_dir)  # a missing run dir, then a run without snapshots, fail before devinterp is imported
     snapshot_steps(run_dir)
     require_devinterp()

@@ -83,14 +83,6 @@ def parse_sgld(lr, nbeta, localization, chains, draws, burnin, batch_size) -> Sg
     )
 
 
-def parse_device(text: str) -> str:
-    if re.fullmatch(r"cpu|cuda(:\d+)?", text) is None:
-        raise ValueError(f"--device {text} is invalid; allowed: cpu, cuda, cuda:N")
-    if text != "cpu" and not torch.cuda.is_available():
-        raise ValueError(f"--device {text} is invalid here: torch sees no CUDA device; allowed: cpu")
-    return text
-
-
 @functools.lru_cache(maxsize=None)
 def require_devinterp():
     try:
