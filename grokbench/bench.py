@@ -164,7 +164,7 @@ def fmt(x, spec) -> str:
 def main(argv) -> int:
     from grokbench.cli import fail
     from grokbench.compose import checked_config, one_line
-    from grokbench.train import resolve_device
+    from grokbench.devices import resolve_device
 
     ap = argparse.ArgumentParser(prog="grokbench bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

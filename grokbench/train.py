@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 from grokbench import store
 from grokbench.chunking import chunk_parts, fixed_chunk_size
 from grokbench.config import ConfigError, plain
+from grokbench.devices import resolve_device
 from grokbench.live import Live
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr_table
@@ -33,12 +34,6 @@ EVALS_AUTO = 100  # train.eval_every=null: about this many evenly spaced evals p
 # Save first, then hand the signal on: submitit's SIGUSR2 handler (timeout/preemption) requeues and exits, its SIGTERM
 # handler only logs; without submitit the default action ends the process.
 CHECKPOINT_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def check_device(name: str) -> None:
