@@ -9,7 +9,7 @@ import logging
 
 import torch
 
-from grokbench.config import plain
+from grokbench.schema import plain
 from grokbench.seeding import generator
 from grokbench.tasks.corruption import corrupt_labels
 from grokbench.tasks.dataset import Dataset
