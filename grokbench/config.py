@@ -9,6 +9,7 @@ live in `__post_init__` and run when `validate` turns the composed config into t
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
@@ -170,6 +171,11 @@ def seed_list(seeds: Any) -> List[int]:
     return list(seeds)
 
 
+def member_seeds(cfg) -> List[int]:
+    """Each member's seed, in member order (population.members: the grid's product, seed fastest)."""
+    return seed_list(cfg.seeds) * math.prod(len(values) for values in grid_values(cfg).values())
+
+
 GROUPS = ("task", "model", "optimizer", "loss")  # config groups whose option is a registry key (== YAML name)
 
 
@@ -177,7 +183,7 @@ def validate(cfg: DictConfig, choices: Optional[Mapping] = None) -> None:
     """Refuse every config that cannot run as written, raising ConfigError naming the key: build every section's
     dataclass (its `__post_init__` range checks run), check each group's `name` against the option chosen
     (`choices`: Hydra's runtime.choices; read from cfg.hydra when composed with the Hydra config), and check that
-    the model accepts the data the task declares (no data is built)."""
+    the model accepts the data the task declares (no data is built; a file the task names is read)."""
     if choices is None:
         choices = OmegaConf.select(cfg, "hydra.runtime.choices")
     for section in (*GROUPS, "train", "population", "summary", "logger"):
@@ -201,16 +207,10 @@ def validate(cfg: DictConfig, choices: Optional[Mapping] = None) -> None:
               f"false unless task is one of {', '.join(FOURIER_TASKS)} (task={cfg.task.name})")
         check(cfg.model.name in FOURIER_MODELS, "train.fourier_metrics", True,
               f"false unless model is one of {', '.join(FOURIER_MODELS)} (model={cfg.model.name})")
-    if OmegaConf.select(cfg, "task.split_file") is not None:  # read it now: a bad file is refused before any run dir
-        from grokbench.population import members
-        from grokbench.tasks.modular import all_pairs
-        from grokbench.tasks.split_file import split_from_file
-
-        try:
-            pairs = all_pairs(cfg.task.name, cfg.task.p, cfg.task.nonzero_b)[0]
-            split_from_file(cfg.task.split_file, members(cfg)["seed"].tolist(), pairs, cfg.task.p)
-        except ConfigError as err:
-            raise err.under("task") from None
+    try:  # files the task names (task.split_file) are read now: a bad one is refused before any run dir
+        task.check_files(member_seeds(cfg))
+    except ConfigError as err:
+        raise err.under("task") from None
     check_grid(cfg)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, List, Optional
 
 from omegaconf import OmegaConf
 
@@ -97,6 +97,10 @@ class TaskSchema:
 
     def data_shape(self) -> DataShape:
         raise NotImplementedError
+
+    def check_files(self, member_seeds: List[int]) -> None:
+        """Read any file the config names and refuse a bad one (ConfigError, key relative to the task), before any
+        run dir is written. member_seeds: each member's seed, in member order. Most tasks name no file."""
 
 
 class ModelSchema:

@@ -57,6 +57,12 @@ def encode(x: torch.Tensor, encoding: str, n: int):
     return x, n
 
 
+def check_split_file(cfg, member_seeds) -> None:
+    """Read task.split_file against the task's pairs as the build will (`member_seeds`: each member's seed, in member
+    order), so a bad file is refused at validation, before any run dir is written (ConfigError, key `split_file`)."""
+    split_from_file(cfg.split_file, member_seeds, all_pairs(cfg.name, cfg.p, cfg.nonzero_b)[0], cfg.p)
+
+
 def split_members(x, y, cfg, seeds, n_classes: int, vocab: int, pairs=None, member_ids=None) -> Dataset:
     """One train/test split and corruption per member, each from the member's own streams (or, with
     task.split_file, the file's split of the operand `pairs`; member_ids: the members' global ids, for a file keyed

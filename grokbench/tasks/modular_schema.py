@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import ClassVar, Optional, Tuple
+from typing import ClassVar, List, Optional, Tuple
 
 from omegaconf import MISSING
 
@@ -57,6 +57,12 @@ class ModularTaskConfig(TaskSchema):
         n_train, n_test = split_sizes(self.p * (self.p - 1) if nonzero_b else self.p**2, self.train_fraction)
         width, vocab = encoded_width_vocab(self.encoding, self.p)
         return DataShape("tokens", width, vocab, self.p, n_train, n_test)
+
+    def check_files(self, member_seeds: List[int]) -> None:
+        if self.split_file is not None:  # read it now: a bad file is refused before any run dir
+            from grokbench.tasks.modular import check_split_file
+
+            check_split_file(self, member_seeds)
 
 
 def encoded_width_vocab(encoding: "Encoding", n: int) -> tuple:
