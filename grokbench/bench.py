@@ -162,7 +162,7 @@ def fmt(x, spec) -> str:
 
 
 def main(argv) -> int:
-    from grokbench.cli import fail
+    from grokbench.errors import fail
     from grokbench.compose import checked_config, one_line
     from grokbench.devices import resolve_device
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from grokbench.errors import fail
+
 HELP = """\
 grokbench — grokking and memorization experiments, many seeds as one batched population.
 
@@ -44,11 +46,6 @@ COMMANDS = {
 
 
 PLUGIN_LAUNCHERS = {"joblib", "submitit_local", "submitit_slurm"}  # from hydra-joblib/submitit-launcher
-
-
-def fail(message: str) -> int:
-    print(f"grokbench: error: {message}", file=sys.stderr)
-    return 2
 
 
 def run(argv) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from grokbench.cli import fail
+from grokbench.errors import fail
 
 
 def input_columns(task_name: str, encoding, x) -> dict:

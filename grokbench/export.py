@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grokbench.cli import fail
+from grokbench.errors import fail
 
 FORMATS = ("torch", "transformer_lens")
 # Nanda et al. 2023's layout: the one a HookedTransformer (no post-LN, final read-out at "=") computes exactly
