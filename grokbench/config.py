@@ -22,6 +22,7 @@ from grokbench import models, optim, tasks
 from grokbench.schema import (Accepts, ConfigError, DataShape, Device, DType, ModelSchema, TaskSchema,  # noqa: F401
                               check, plain)
 from grokbench.summary_schema import SearchConfig, SummaryConfig
+from grokbench.tasks.modular_schema import Encoding  # noqa: F401 (imported from here too)
 from grokbench.trackers_schema import LoggerConfig
 
 CONFIG_DIR = Path(__file__).parent / "configs"

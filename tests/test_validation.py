@@ -9,8 +9,7 @@ from omegaconf import OmegaConf
 from conftest import grokbench
 from grokbench.cli import main
 from grokbench.compose import checked_config, compose_config
-from grokbench.config import ConfigError, config_options, validate
-from grokbench.tasks.modular_schema import Encoding
+from grokbench.config import ConfigError, Encoding, config_options, validate
 from grokbench.train import train
 
 BAD = [  # override, words the one-line error must contain
