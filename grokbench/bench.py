@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from grokbench.cli import ArgumentParser, fail
+from grokbench.errors import ArgumentParser, fail
 from grokbench.threads import one_thread_per_member
 
 log = logging.getLogger("grokbench")
@@ -164,7 +164,7 @@ def fmt(x, spec) -> str:
 
 def main(argv) -> int:
     from grokbench.compose import checked_config, one_line
-    from grokbench.train import check_device, resolve_device
+    from grokbench.devices import check_device, resolve_device
 
     ap = ArgumentParser(prog="grokbench bench", description=__doc__,
                         formatter_class=argparse.RawDescriptionHelpFormatter)

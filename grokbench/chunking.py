@@ -72,7 +72,7 @@ def fixed_split(cfg, run_dir: Path, table: pd.DataFrame, device: torch.device) -
 def chunk_pieces(cfg, table: pd.DataFrame, size: int, device: torch.device) -> int:
     """Contiguous parts each chunk is cut into so that population.workers processes train at once: workers ÷ chunks
     when the chunk size is not the user's (chunk null or auto), at most the smallest chunk's members; else 1."""
-    from grokbench.workers import worker_count
+    from grokbench.cores import worker_count
 
     chunk = cfg.population.chunk
     if chunk is not None and chunk != "auto":  # an explicit size: its chunks are the parts, a pool trains them

@@ -1,9 +1,10 @@
 """`grokbench run|show|list|...` — thin: `run` hands its arguments to Hydra, the others to their modules."""
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
+
+from grokbench.errors import ArgumentParser, fail
 
 HELP = """\
 grokbench — grokking and memorization experiments, many seeds as one batched population.
@@ -45,19 +46,6 @@ COMMANDS = {
 
 
 PLUGIN_LAUNCHERS = {"joblib", "submitit_local", "submitit_slurm"}  # from hydra-joblib/submitit-launcher
-
-
-def fail(message: str) -> int:
-    print(f"grokbench: error: {message}", file=sys.stderr)
-    return 2
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse's parser for every subcommand, but a bad argument is one line (argparse's own message, which names
-    the argument and its choices) and exit code 2, without the usage block; --help still prints the usage."""
-
-    def error(self, message: str):
-        self.exit(2, f"grokbench: error: {self.prog.removeprefix('grokbench ')}: {message}\n")
 
 
 def check_hydra_flags(argv) -> None:

@@ -94,3 +94,14 @@ def cores_per_job() -> int:
     """The cores this job may use: available_cores() shared among the Hydra jobs running beside it, >= 1."""
     cores = available_cores()
     return max(1, cores // parallel_jobs(cores))
+
+
+def worker_count(cfg, device, parts: int) -> int:
+    """population.workers for `parts` parts: auto = on CPU the physical cores this job may use (grokbench/cores.py)
+    ÷ train.threads, on a GPU 1; never more than the parts."""
+    workers = cfg.population.workers
+    if workers == "auto":
+        if device.type != "cpu":
+            return 1
+        workers = cores_per_job() // cfg.train.threads
+    return max(1, min(int(workers), parts))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from grokbench.cli import ArgumentParser, fail
+from grokbench.errors import ArgumentParser, fail
 
 
 def input_columns(task_name: str, encoding, x) -> dict:

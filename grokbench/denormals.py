@@ -46,7 +46,7 @@ def trains_with_flush_denormal(train):
 
     @functools.wraps(train)
     def wrapper(cfg, *args, **kwargs):
-        from grokbench.train import resolve_device  # here: train.py imports this module
+        from grokbench.devices import resolve_device
 
         with flush_denormal(cfg.train.flush_denormal, resolve_device(cfg.device.value)):
             return train(cfg, *args, **kwargs)

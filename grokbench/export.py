@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grokbench.cli import fail
+from grokbench.errors import fail
 
 FORMATS = ("torch", "transformer_lens")
 # Nanda et al. 2023's layout: the one a HookedTransformer (no post-LN, final read-out at "=") computes exactly
@@ -41,7 +41,7 @@ class Parser(argparse.ArgumentParser):
 def _member_weights(run_dir: Path, k: int, step: int | None):
     """→ (config DictConfig, state {name: (R, …)}, r: member k's index in state, seed, step), read through the API's
     Run (grokbench/runs.py: the config training recorded, the member's chunk)."""
-    from grokbench.api import Run
+    from grokbench.runs import Run
 
     if not run_dir.is_dir():
         raise ExportError(f"run dir {run_dir} not found")

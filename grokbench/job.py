@@ -31,7 +31,8 @@ def objective(summary: pd.DataFrame, name: str, max_steps: int) -> float:
 def hydra_main(cfg) -> float:
     from grokbench.report import print_summary
     from grokbench.summary import summary_settings
-    from grokbench.train import check_device, resolve_device, train
+    from grokbench.devices import check_device, resolve_device
+    from grokbench.train import train
     from grokbench.workers import check_workers
 
     try:

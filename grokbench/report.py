@@ -5,7 +5,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from grokbench.config import SummaryConfig
+from grokbench.summary_schema import SummaryConfig
 
 MAX_ROWS = 16
 

@@ -179,7 +179,7 @@ def write_text(path: Path, text: str) -> None:
 
 # --------------------------------------------------------------------------------------------------- command
 def main(argv) -> int:
-    from grokbench.cli import fail
+    from grokbench.errors import fail
 
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE)

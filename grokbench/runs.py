@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 import pandas as pd
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from grokbench import store
@@ -60,7 +61,7 @@ def run_config(run_dir: Path) -> DictConfig:
 
 
 @dataclass
-class Run:
+class RunParts:
     """A run dir: its config, every member (the members table training wrote its rows with) and the parts they trained
     in — [(rows of the members table, the part's dir)]: chunks/<k>/ for a chunked run, else the run dir itself."""
 
@@ -77,7 +78,7 @@ class Run:
         raise ValueError(f"member {member} is out of range; allowed: 0..{n - 1} (the run has {n} members)")
 
 
-def open_run(run_dir) -> Run:
+def open_run(run_dir) -> RunParts:
     """The run in run_dir. Its members and parts come from the functions training used (population.members,
     chunking.chunk_parts as the run recorded them at its first start)."""
     from grokbench.chunking import recorded_parts
@@ -86,7 +87,7 @@ def open_run(run_dir) -> Run:
     run_dir = Path(run_dir)
     cfg = run_config(run_dir)
     table = members(cfg)
-    return Run(run_dir, cfg, table, recorded_parts(table, run_dir))
+    return RunParts(run_dir, cfg, table, recorded_parts(table, run_dir))
 
 
 def member_data(cfg, rows: pd.DataFrame, device="cpu"):
@@ -115,7 +116,7 @@ def load_weights(model, state: dict) -> None:
         raise ValueError(f"the saved weights do not fit the model of {CONFIG_FILE}: {', '.join(stray)}")
 
 
-def trained_parts(run: Run, device="cpu") -> Iterator[tuple]:
+def trained_parts(run: RunParts, device="cpu") -> Iterator[tuple]:
     """(rows, data, model) of each part with its final weights (the part's checkpoint.pt)."""
     for rows, part_dir in run.parts:
         ckpt = store.load_checkpoint(part_dir / store.CHECKPOINT_FILE)
@@ -147,3 +148,78 @@ def snapshot_state(run_dir: Path, rows: pd.DataFrame, step: int, part_dir: Optio
                          f"{shown} ({len(have)} in all)")
     i = list(snaps["steps"]).index(step)
     return {name: v[i][cols] for name, v in snaps["state"].items()}
+
+
+# ------------------------------------------------------------------------------------ a run for a notebook (api.py)
+class MemberData(NamedTuple):
+    """One member's samples as it trained and tested on them (no padding): inputs (N, T) tokens or (N, D) features,
+    labels (N,) as trained on (a corrupted train label is the replaced one), corrupted (N_train,) bool."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    corrupted: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+class Run:
+    """A run dir: tables, config, members, and each member's data and model."""
+
+    def __init__(self, run_dir):
+        self._run = open_run(run_dir)
+        self.dir = self._run.dir
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.dir)!r}, {len(self.members)} members)"
+
+    @property
+    def config(self):
+        return self._run.cfg
+
+    @property
+    def members(self) -> pd.DataFrame:
+        return self._run.table
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        return pd.read_parquet(self.dir / store.METRICS_FILE)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return pd.read_parquet(self.dir / store.SUMMARY_FILE)
+
+    def _member(self, member: int):
+        """(the member's part rows, its row in the part, the part's dir); ValueError for an unknown member."""
+        rows, part_dir = self._run.part_of(int(member))
+        return rows, list(rows["member"]).index(int(member)), part_dir
+
+    def data(self, member: int) -> MemberData:
+        rows, r, _ = self._member(member)
+        data = member_data(self.config, rows)
+        nt, ne = int(data.train_size[r]), int(data.test_size[r])  # a padded set's real samples come first
+        return MemberData(data.x_train[r, :nt], data.y_train[r, :nt], data.corrupted[r, :nt], data.x_test[r, :ne],
+                          data.y_test[r, :ne])
+
+    def weights(self, member: int, step: Optional[int] = None):
+        """(the weights of the member's part at `step` — None: the final ones —, the member's row in them, the step)."""
+        rows, r, part_dir = self._member(member)
+        if step is not None:
+            return snapshot_state(self.dir, rows, step, part_dir), r, step
+        ckpt = store.load_checkpoint(part_dir / store.CHECKPOINT_FILE)
+        if ckpt is None:
+            raise FileNotFoundError(f"{part_dir} has no {store.CHECKPOINT_FILE} yet (member {member}'s part has not "
+                                    f"trained)")
+        return ckpt["model"], r, int(ckpt["step"])
+
+    def batched_model(self, member: int, step: Optional[int] = None):
+        """(the batched model of the member's part with the weights at `step` (None: final), the member's row)."""
+        rows, _, _ = self._member(member)
+        state, r, _ = self.weights(member, step)
+        return member_model(self.config, rows, member_data(self.config, rows), state), r
+
+    def model(self, member: int, step: Optional[int] = None):
+        """Member `member` as a plain torch.nn.Module (no member dim) at `step` (None: final), in eval mode."""
+        from grokbench.models.plain import member_module
+
+        model, r = self.batched_model(member, step)
+        return member_module(model, r)  # models/plain.py: tested equal to the population's member

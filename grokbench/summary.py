@@ -5,7 +5,7 @@ from typing import Optional, Sequence
 import pandas as pd
 from omegaconf import OmegaConf
 
-from grokbench.config import SummaryConfig
+from grokbench.summary_schema import SummaryConfig
 from grokbench.metrics.phases import label_noise, phase
 
 THRESHOLDS = {  # column → (metric, threshold)

@@ -20,6 +20,8 @@ import functools
 
 import torch
 
+from grokbench.devices import resolve_device
+
 
 @contextlib.contextmanager
 def one_thread_per_member(device: torch.device, threads: int = 1):
@@ -42,8 +44,6 @@ def trains_one_thread_per_member(train):
 
     @functools.wraps(train)
     def wrapper(cfg, *args, **kwargs):
-        from grokbench.train import resolve_device  # here: train.py imports this module
-
         with one_thread_per_member(resolve_device(cfg.device.value), cfg.train.threads):
             return train(cfg, *args, **kwargs)
 

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from grokbench import store
-from grokbench.cli import ArgumentParser
+from grokbench.errors import ArgumentParser
 from grokbench.status import STATUS_FILE, hydra_of, read_status
 
 DONE = ("finished", "failed")

@@ -38,24 +38,12 @@ from pathlib import Path
 import pandas as pd
 
 from grokbench import store
+from grokbench.cores import worker_count
 from grokbench.config import ConfigError
 
 log = logging.getLogger("grokbench")
 EARLY_STOP_FILE = Path("chunks") / "early_stop.json"  # the parent's answers to the pieces' early-stop votes
 POLL_S = 0.5  # how often the parent looks at signals while no worker has anything to say
-
-
-def worker_count(cfg, device, parts: int) -> int:
-    """population.workers for `parts` parts: auto = on CPU the physical cores this job may use (grokbench/cores.py)
-    ÷ train.threads, on a GPU 1; never more than the parts."""
-    workers = cfg.population.workers
-    if workers == "auto":
-        if device.type != "cpu":
-            return 1
-        from grokbench.cores import cores_per_job
-
-        workers = cores_per_job() // cfg.train.threads
-    return max(1, min(int(workers), parts))
 
 
 def check_workers(cfg, device) -> None:
@@ -73,7 +61,7 @@ def concurrent_workers(cfg, device, n_parts: int, pieces: int) -> int:
 
 def train_concurrently(cfg, parts, pieces: int, out_dir: Path, record, live, workers: int) -> pd.DataFrame:
     """Train `parts` [(members, dir)] in `workers` processes at a time, then merge their tables (train.merge_parts)."""
-    from grokbench.train import merge_parts
+    from grokbench.loop import merge_parts
 
     pool = Pool(cfg, parts, pieces, Path(out_dir), record, live, workers)
     while not pool.run():  # stopped by a signal: every part that trained is on disk
@@ -141,7 +129,7 @@ class Pool:
 
     @property
     def handled(self):
-        from grokbench.train import CHECKPOINT_SIGNALS
+        from grokbench.loop import CHECKPOINT_SIGNALS
 
         return CHECKPOINT_SIGNALS
 
@@ -337,7 +325,8 @@ def work(k: int, cfg, rows: pd.DataFrame, part_dir: Path, conn, together: bool, 
         if len(caught) == 1:  # a second signal while leaving: recorded, not raised again
             raise Preempted
 
-    from grokbench.train import CHECKPOINT_SIGNALS, resolve_device, train_members
+    from grokbench.devices import resolve_device
+    from grokbench.loop import CHECKPOINT_SIGNALS, train_members
     from grokbench.threads import one_thread_per_member
 
     for s in CHECKPOINT_SIGNALS:

@@ -29,7 +29,9 @@ from grokbench.compose import compose_config
 from grokbench.models import build_model
 from grokbench.tasks import build_task
 from grokbench.threads import one_thread_per_member
-from grokbench.train import eval_steps, resolve_device, train
+from grokbench.devices import resolve_device
+from grokbench.loop import eval_steps
+from grokbench.train import train
 
 DEFAULT = ["seeds=1"]  # the default demo (1,500 steps) as one member
 

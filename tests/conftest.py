@@ -82,6 +82,6 @@ def interrupted_train(monkeypatch, cfg, out, at_step: int, chunk: int = 0) -> No
             super().__call__(step, x, y, mask)
 
     with monkeypatch.context() as patch:
-        patch.setattr("grokbench.train.Stepper", Dies)
+        patch.setattr("grokbench.loop.Stepper", Dies)
         with pytest.raises(Interrupted):
             train(cfg, out)

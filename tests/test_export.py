@@ -17,7 +17,7 @@ from grokbench.population import build_data, members
 from grokbench.train import train
 
 F32 = {"rtol": 1e-5, "atol": 1e-5}
-BASE = ["device=cpu", "task.p=11", "train.max_steps=20", "train.eval_every=5"]
+BASE = ["device=cpu", "population.workers=1", "task.p=11", "train.max_steps=20", "train.eval_every=5"]
 SMALL_TRANSFORMER = ["model.d_model=16", "model.n_heads=2", "model.d_ff=32"]
 RUNS = {
     "nanda": [*BASE, "experiment=nanda2023/modadd", *SMALL_TRANSFORMER, "seeds=3", "train.snapshots=3"],

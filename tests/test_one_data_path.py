@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-import grokbench.train as train_module
+import grokbench.loop as loop_module
 from grokbench.analysis.fourier import analyze
 from grokbench.cli import main
 from grokbench.metrics.phases import phase
@@ -37,14 +37,14 @@ CHUNKS = {"all_at_once": [], "chunks_of_3": ["population.chunk=3"]}  # 4 members
 def recorded(monkeypatch):
     """[(members table, Dataset)] of every part as train() built it."""
     parts = []
-    real = train_module.build_population
+    real = loop_module.build_population
 
     def recording(cfg, table, device):
         population = real(cfg, table, device)
         parts.append((table.reset_index(drop=True), population.data.to("cpu")))
         return population
 
-    monkeypatch.setattr(train_module, "build_population", recording)
+    monkeypatch.setattr(loop_module, "build_population", recording)
     return parts
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from grokbench.cli import ArgumentParser, fail
+from grokbench.errors import ArgumentParser, fail
 
 DEVICES = ("cpu", "cuda", "auto")  # the values of config.Device
 
@@ -180,7 +180,7 @@ def main(argv) -> int:
     args = parser.parse_args(argv)
     from grokbench.config import ConfigError
     from grokbench.store import RunDirError
-    from grokbench.train import check_device, resolve_device
+    from grokbench.devices import check_device, resolve_device
 
     try:
         check_device(args.device)

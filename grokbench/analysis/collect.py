@@ -20,7 +20,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from grokbench import store
-from grokbench.cli import ArgumentParser
+from grokbench.errors import ArgumentParser
 from grokbench.provenance import grokbench_version
 
 SWEEP_FILE = "sweep.parquet"

@@ -170,11 +170,11 @@ def snapshot_steps(run_dir: Path):
 def analyze(run_dir: Path, sgld: Sgld, device: str = "cpu", progress: Optional[Callable] = None) -> pd.DataFrame:
     """One row per member × snapshot step: step, member, seed, llc_mean, llc_std (over chains), chains_ok, init_loss,
     the SGLD settings (batch_size and nbeta as used); train/test loss and accuracy of metrics.parquet at that step."""
-    from grokbench import load_run
+    from grokbench.runs import Run
 
     require_devinterp()
     steps, present, columns = snapshot_steps(run_dir)
-    run = load_run(run_dir)
+    run = Run(run_dir)  # what load_run gives a notebook
     seed = dict(zip(run.members["member"], run.members["seed"]))
     todo = [(int(k), i) for k in run.members["member"] for i in range(len(steps)) if present[i, columns.index(int(k))]]
     out = []

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from grokbench import store
-from grokbench.cli import ArgumentParser
+from grokbench.errors import ArgumentParser
 
 MEMBER_LINES = 8  # one thin line per member up to this many members (one group); more would hide the median
 

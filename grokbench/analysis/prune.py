@@ -16,7 +16,7 @@ from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr
 from grokbench.runs import open_run, trained_parts
 from grokbench.seeding import generator
-from grokbench.train import resolve_device
+from grokbench.devices import resolve_device
 
 ORDERS = ("low_ipr", "high_ipr", "random")
 FRACTIONS = tuple(np.round(np.arange(0, 0.91, 0.05), 2))  # fraction of neurons pruned

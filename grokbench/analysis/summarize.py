@@ -16,7 +16,7 @@ from typing import List
 import numpy as np
 import pandas as pd
 
-from grokbench.cli import ArgumentParser
+from grokbench.errors import ArgumentParser
 
 IGNORED = ("job", "member", "seed")  # identify a member, are not what was swept
 

@@ -146,9 +146,9 @@ def _schema(model_cfg):
         return model_cfg
     from omegaconf import OmegaConf
 
-    from grokbench.config import GROUP_SCHEMAS
+    from grokbench.models import SCHEMAS
 
-    node = OmegaConf.merge(OmegaConf.structured(GROUP_SCHEMAS["model"][model_cfg["name"]]), model_cfg)
+    node = OmegaConf.merge(OmegaConf.structured(SCHEMAS[model_cfg["name"]]), model_cfg)
     return OmegaConf.to_object(node)
 
 

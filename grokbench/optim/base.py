@@ -2,7 +2,7 @@ from typing import Dict
 
 import torch
 
-from grokbench.config import plain
+from grokbench.schema import plain
 
 
 def per_member(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ import logging
 
 import torch
 
-from grokbench.config import plain
+from grokbench.schema import plain
 from grokbench.seeding import generator
 from grokbench.tasks.corruption import corrupt_labels
 from grokbench.tasks.dataset import Dataset
@@ -55,6 +55,12 @@ def encode(x: torch.Tensor, encoding: str, n: int):
     if encoding == "op_equals":
         return torch.cat([a, torch.full_like(a, n + 1), b, torch.full_like(a, n)], dim=1), n + 2
     return x, n
+
+
+def check_split_file(cfg, member_seeds) -> None:
+    """Read task.split_file against the task's pairs as the build will (`member_seeds`: each member's seed, in member
+    order), so a bad file is refused at validation, before any run dir is written (ConfigError, key `split_file`)."""
+    split_from_file(cfg.split_file, member_seeds, all_pairs(cfg.name, cfg.p, cfg.nonzero_b)[0], cfg.p)
 
 
 def split_members(x, y, cfg, seeds, n_classes: int, vocab: int, pairs=None, member_ids=None) -> Dataset:

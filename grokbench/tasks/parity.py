@@ -5,7 +5,7 @@ apply unchanged. Each member draws its own samples, split and corruption from it
 """
 import torch
 
-from grokbench.config import plain
+from grokbench.schema import plain
 from grokbench.seeding import generator
 from grokbench.tasks.corruption import corrupt_labels
 from grokbench.tasks.dataset import Dataset

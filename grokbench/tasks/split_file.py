@@ -10,7 +10,7 @@ from typing import List, Tuple
 import pandas as pd
 import torch
 
-from grokbench.config import ConfigError
+from grokbench.schema import ConfigError
 
 KEY = "split_file"
 
