@@ -21,7 +21,7 @@ import torch
 @contextlib.contextmanager
 def one_thread_per_member(device: torch.device):
     """On CPU: torch intra-op threads = 1 inside, the caller's count restored on exit. Other devices: unchanged (their
-    kernels are chosen per batch size, which no thread setting fixes; see README)."""
+    kernels are chosen per batch size, which no thread setting fixes; see docs/configuration.md, `seeds=N`)."""
     if device.type != "cpu":
         yield
         return
