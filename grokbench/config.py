@@ -546,6 +546,11 @@ class TrainConfig:
     # CUDA: TF32 matmuls (10-bit mantissa inputs; ~1.8× fp32 throughput on H100/H200). It changes the numerics, so it is
     # a research variable and off unless asked for. CPU: warns and does nothing (no TF32 there).
     tf32: bool = False
+    # CPU: flush float subnormals (|x| < 1.2e-38 in float32) to zero while training (torch.set_flush_denormal; the
+    # caller's setting is restored after). Cures the ~150x slower sgemm on subnormal gradients late in long runs
+    # (fig1c, fig2, the Grokfast baseline: docs/benchmarks.md), but changes the numerics: results no longer match an
+    # unflushed run's or a GPU's. Opt-in. CUDA: warns and does nothing
+    flush_denormal: bool = False
     # NLM cosine(W, −∇L) per layer at each eval (Prieto et al. 2025 §4): one extra forward+backward on the train set
     # per eval, so off unless a study asks for it
     nlm_metrics: bool = False

@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 from grokbench import store
 from grokbench.chunking import chunk_parts, fixed_chunk_size
 from grokbench.config import ConfigError, plain
+from grokbench.denormals import trains_with_flush_denormal
 from grokbench.live import Live
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr_table
@@ -138,6 +139,7 @@ class Recorder:
 
 
 @trains_one_thread_per_member  # CPU: bitwise the same member whatever the population (grokbench/threads.py)
+@trains_with_flush_denormal  # train.flush_denormal (grokbench/denormals.py)
 def train(cfg, out_dir: Path) -> pd.DataFrame:
     """Train the population `cfg` describes, writing into out_dir. Returns the per-member summary.
     population.chunk: members in chunks trained one after another (each with its own checkpoint under

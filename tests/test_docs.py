@@ -40,8 +40,9 @@ PAGES = ["README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").
 SHRINK = ["train.max_steps=1", "train.eval_every=1", "seeds=1", "train.plot=false", "device=cpu"]
 KEEP_STEPS = 500
 WORKERS = 2  # pages run side by side; each runner trains on one thread (OMP_NUM_THREADS=1, conftest.py)
-# scripts that time the default demo: one timed pair of two steps
-SCRIPT_SHRINK = {"scripts/bench_overhead.py": ["--repeats", "1", "train.max_steps=1", "train.eval_every=1"]}
+# benchmark scripts: one short timed block
+SCRIPT_SHRINK = {"scripts/bench_overhead.py": ["--repeats", "1", "train.max_steps=1", "train.eval_every=1"],
+                 "scripts/bench_transformer.py": ["--members", "1", "--steps", "1", "--repeats", "1"]}
 NOT_RUN = re.compile(r"#\s*not run:\s*(\S.*)$")
 MARK = "@@ doc command"  # the runner's line before each command's output
 

@@ -17,6 +17,9 @@ DEMO_400 = ["device=cpu", "train.max_steps=400"]  # the default demo (modadd p=5
 # shrunk, but with the shapes where threads split a member: d_ff 2048 feed-forward, dropout on; N=128 neurons
 TRANSFORMER = ["device=cpu", "model=transformer", "task.p=23", "model.d_model=32", "train.max_steps=5",
                "train.eval_every=1"]
+# Nanda et al.'s layout: the torch.func path (models/transformer_net.py under vmap), layer 0 projected as a table
+NANDA = ["device=cpu", "experiment=nanda2023/modadd", "task.p=23", "model.d_model=32", "model.d_ff=64",
+         "train.max_steps=5", "train.eval_every=1"]
 QUADRATIC = ["device=cpu", "experiment=doshi2024/coexistence", "task.p=31", "model.width=128", "train.max_steps=20",
              "train.eval_every=1"]
 
@@ -74,7 +77,8 @@ def test_demo_chunks_equal_one_population(demo_seeds_3, tmp_path):
         assert_same_weights(weights_of(chunk, k % 2), weights_of(demo_seeds_3[1], k))
 
 
-@pytest.mark.parametrize("overrides", [TRANSFORMER, QUADRATIC], ids=["transformer", "quadratic"])
+@pytest.mark.parametrize("overrides", [TRANSFORMER, NANDA, QUADRATIC],
+                         ids=["transformer", "transformer_nanda", "quadratic"])
 def test_member_equals_its_seed_alone(tmp_path, overrides):
     population = trained(tmp_path / "seeds3", [*overrides, "seeds=3"])
     assert_same_member(population, 1, trained(tmp_path / "alone", [*overrides, "seeds=[1]"]))

@@ -1,12 +1,14 @@
 """Every population path of the transformer against the plain nn.Module: member k of a population computes what
 TransformerNet with member k's weights computes (forward and gradients), and those weights are seed k's."""
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from grokbench.compose import compose_config
 from grokbench.models import build_model
-from grokbench.models.transformer_net import TransformerNet, member_state
+from grokbench.models.transformer_net import TransformerNet, member_state, sinusoidal
 from grokbench.tasks import build_task
 
 SMALL = ["task.p=11", "model=transformer", "model.d_model=16", "model.n_heads=2", "model.d_ff=32", "model.dropout=0",
@@ -20,6 +22,7 @@ LAYOUTS = {  # the papers' layouts (models/transformer_net.py)
     "lee": ["task.encoding=op_equals", "model.norm=pre_normed_residual", "model.activation=gelu", "model.causal=true",
             "model.unembed_bias=false"],
     "pre_no_positions": ["model.norm=pre", "model.positional=none"],
+    "prieto_no_positions": ["model.positional=none"],
 }
 SEEDS = [0, 3]
 # the hand-written path's names and (R, fan_in, fan_out) layout → the plain module's names, (out, in) layout
@@ -43,7 +46,7 @@ def plain_name_and_grad(name, grad):
 
 
 CASES = [(layout, "vmap") for layout in LAYOUTS] + [("prieto", "batched"), ("prieto", "auto"),
-                                                    ("pre_no_positions", "auto")]
+                                                    ("prieto_no_positions", "batched"), ("pre_no_positions", "auto")]
 
 
 @pytest.mark.parametrize("layout,impl", CASES, ids=[f"{l}-{i}" for l, i in CASES])
@@ -66,6 +69,67 @@ def test_member_equals_plain_module(layout, impl):
             plain, member_grad = plain_name_and_grad(name, g[k])
             torch.testing.assert_close(member_grad, ref_grads[plain].grad, rtol=1e-4, atol=1e-5)
     assert not torch.equal(logits[0], logits[1])  # the members really differ
+
+
+def reference_forward(net, x):
+    """TransformerNet's math written straight: every layer at every position, q/k/v projected per sample, einsum
+    attention, the last position read out (the module computes only what that read-out needs)."""
+    cfg, (N, T) = net.cfg, x.shape
+    nh, dh = cfg.n_heads, cfg.d_model // cfg.n_heads
+    h = net.tok_emb(x)  # (N, T, d)
+    if net.pos_emb is not None:
+        h = h + net.pos_emb.weight
+    elif cfg.positional.value == "sinusoidal":
+        h = h + sinusoidal(T, cfg.d_model, h.dtype, h.device)
+    for layer in net.layers:
+        def attn(a):
+            q, k, v = layer.attn_in(a).view(N, T, 3, nh, dh).unbind(2)
+            scores = torch.einsum("nqhe,nshe->nhqs", q, k) / math.sqrt(dh)
+            if cfg.causal:
+                scores = scores.masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf"))
+            return layer.attn_out(torch.einsum("nhqs,nshe->nqhe", scores.softmax(-1), v).flatten(-2))
+
+        def ff(a):
+            return layer.ff2(net.act(layer.ff1(a)))
+
+        if cfg.norm.value == "post":
+            h = layer.ln1(h + attn(h))
+            h = layer.ln2(h + ff(h))
+        elif cfg.norm.value == "pre":
+            h = h + attn(layer.ln1(h))
+            h = h + ff(layer.ln2(h))
+        elif cfg.norm.value == "pre_normed_residual":
+            h = layer.ln1(h)
+            h = h + attn(h)
+            h = h + ff(layer.ln2(h))
+        else:
+            h = h + attn(h)
+            h = h + ff(h)
+    last = h[:, -1] if net.ln_f is None else net.ln_f(h[:, -1])
+    return net.unembed(last)
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_plain_module_equals_every_position_computed(layout, n_layers):
+    """The module's shortcuts (layer 0 projects its T·V-row embedding table and gathers; the final layer computes the
+    read-out position alone; attention as sums over dh) give the logits and gradients of the straight computation,
+    to float rounding."""
+    cfg = compose_config([*SMALL, *LAYOUTS[layout], f"model.n_layers={n_layers}"])
+    data = build_task(cfg.task, [0], "cpu")
+    x, y = data.x_train[0], data.y_train[0]
+    nets = []
+    for forward in (TransformerNet.forward, reference_forward):
+        net = TransformerNet(cfg.model, data.vocab_size, data.seq_len, data.n_classes)
+        net.load_state_dict(member_state(net, 0))
+        logits = forward(net, x)
+        F.cross_entropy(logits, y, reduction="sum").backward()
+        nets.append((net, logits))
+    (fast, fast_logits), (ref, ref_logits) = nets
+    torch.testing.assert_close(fast_logits, ref_logits, rtol=1e-5, atol=1e-5)
+    for (name, p), q in zip(fast.named_parameters(), ref.parameters()):
+        assert q.grad is not None and q.grad.abs().sum() > 0, name  # every parameter is trained
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5, msg=name)
 
 
 def test_auto_picks_the_batched_path_where_it_has_the_layout():

@@ -15,7 +15,8 @@ feed-forward, dropout after attention weights, attention output, FF activation a
     x = LN(x + Drop(MHA(x)));  x = LN(x + Drop(W2 Drop(relu(W1 x))))
 Every weight has a leading member dim R and every op is a batched einsum, so R members are one model. No causal mask
 (an encoder); the last token (b, or "=" with task.encoding=equals_token) carries the read-out, so the final layer
-computes only that position (the logits are the same; the equality test covers it).
+computes only that position, and layer 0 projects the table of its T·V possible inputs instead of every sample (the
+logits are the same to float rounding; the equality test covers it).
 Init: nn.Linear's default U(±1/√fan_in) for every linear map and bias, N(0, 1) embeddings (nn.Embedding), LN 1/0;
 torch's MultiheadAttention would use xavier for q, k, v and zero attention biases instead — a small difference.
 With equal weights and dropout off, a member equals nn.TransformerEncoderLayer exactly (tested).
@@ -71,34 +72,51 @@ class Transformer(nn.Module):
     def layer_norm(x, g, b):  # x (R, N, T, d); g, b (R, d)
         return F.layer_norm(x, x.shape[-1:], eps=1e-5) * g[:, None, None] + b[:, None, None]
 
-    def attention(self, layer, x, queries: slice):
-        """Self-attention output at the positions `queries` (keys and values from every position)."""
-        R, N, T, d = x.shape
-        h = self.cfg.n_heads
-        qkv = torch.einsum("rntd,rde->rnte", x, layer.w_qkv) + layer.b_qkv[:, None, None]  # (R, N, T, 3d)
-        q, k, v = qkv.view(R, N, T, 3, h, d // h).unbind(3)  # (R, N, T, h, dh) each
-        q = q[:, :, queries]  # (R, N, Q, h, dh)
-        scores = torch.einsum("rnqhe,rnshe->rnhqs", q, k) / math.sqrt(d // h)  # (R, N, h, Q, T)
-        att = self.drop(scores.softmax(-1))
-        out = torch.einsum("rnhqs,rnshe->rnqhe", att, v).flatten(-2)  # (R, N, Q, d)
+    def attention(self, layer, a, queries: slice, rows=None):
+        """Self-attention output at the positions `queries` (R, N, Q, d); keys and values from every position.
+        a: the attention input (R, N, T, d), or with rows (R, N, T) a table (R, M, d) of input vectors, sample n's at
+        position t being row rows[r, n, t] (layer 0 projects its T·V-row embedding table and gathers, as
+        models/transformer_net.py does)."""
+        d, h = a.shape[-1], self.cfg.n_heads
+        members = torch.arange(a.shape[0], device=a.device)[:, None, None]
+
+        def project(part: int, positions: slice) -> torch.Tensor:  # (R, N, Q or T, h, dh)
+            w, b = layer.w_qkv[..., part * d : (part + 1) * d], layer.b_qkv[:, part * d : (part + 1) * d]
+            if rows is None:  # queries only where they are read
+                out = torch.einsum("rntd,rde->rnte", a[:, :, positions], w) + b[:, None, None]
+            else:
+                out = (torch.einsum("rmd,rde->rme", a, w) + b[:, None])[members, rows[:, :, positions]]
+            return out.unflatten(-1, (h, d // h))
+
+        q, k, v = project(0, queries), project(1, slice(None)), project(2, slice(None))
+        # products summed over dh, not R·N·h tiny matmuls (models/transformer_net.py)
+        scores = (q[:, :, :, None] * k[:, :, None]).sum(-1) / math.sqrt(d // h)  # (R, N, Q, T, h)
+        att = self.drop(scores.permute(0, 1, 4, 2, 3).softmax(-1))  # (R, N, h, Q, T): the dropout masks' layout
+        out = (att.permute(0, 1, 3, 4, 2)[..., None] * v[:, :, None]).sum(3).flatten(-2)  # (R, N, Q, d)
         return torch.einsum("rnqd,rde->rnqe", out, layer.w_o) + layer.b_o[:, None, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (R, N, T) token ids → logits (R, N, C)."""
-        R = x.shape[0]
-        rows = torch.arange(R, device=x.device)[:, None, None]
-        h = self.tok_emb[rows, x]  # (R, N, T, d)
+        R, N, T = x.shape
+        members = torch.arange(R, device=x.device)[:, None, None]
+        V = self.tok_emb.shape[1]
+        # layer 0's stream: the table of every (position t, token v) at row t·V + v (R, T·V, d) and each sample's
+        # rows in it; later layers' is (R, N, T, d)
+        h = self.tok_emb[:, None].expand(R, T, V, -1)
         if self.pos_emb is not None:
-            h = h + self.pos_emb[:, None]
+            h = h + self.pos_emb[:, :, None]
+        h, rows = h.flatten(1, 2), x + V * torch.arange(T, device=x.device)
         for i, layer in enumerate(self.layers):  # post-LN: normalise after each residual sum
             # Only the last position is read out, so the final layer computes its queries, feed-forward and norms
             # there alone: the same logits for about half the final layer's work (its FF dominates the step).
             queries = slice(-1, None) if i == len(self.layers) - 1 else slice(None)
-            h = h[:, :, queries] + self.drop(self.attention(layer, h, queries))
+            residual = h[:, :, queries] if rows is None else h[members, rows[:, :, queries]]
+            h = residual + self.drop(self.attention(layer, h, queries, rows))
             h = self.layer_norm(h, layer.ln1_g, layer.ln1_b)
             f = self.drop(F.relu(torch.einsum("rntd,rdf->rntf", h, layer.w_1) + layer.b_1[:, None, None]))
             f = torch.einsum("rntf,rfd->rntd", f, layer.w_2) + layer.b_2[:, None, None]
             h = self.layer_norm(h + self.drop(f), layer.ln2_g, layer.ln2_b)
+            rows = None  # h is (R, N, Q, d) from here on
         last = h[:, :, -1]  # (R, N, d): read-out at the last position (the only one the final layer kept)
         return torch.einsum("rnd,rdc->rnc", last, self.w_out) + self.b_out[:, None]
 

@@ -8,6 +8,13 @@ the layouts of the canonical grokking papers:
     Lee et al. 2024      pre-LN + final LN, GELU, causal, learned positions, biased attention/MLP, unbiased read-out
                          (ironjr/grokfast main.py; its attention sublayer adds to LN(x): norm=pre_normed_residual)
 
+The forward computes only what the read-out needs, the same logits and gradients to float rounding (tested against
+every position computed straight, tests/test_transformer_paths.py): layer 0 reads embeddings, one of T·V vectors per
+position, so it projects that T·V-row table and gathers each sample's rows (Nanda et al.'s p = 113: 342 rows instead of
+11,490); the final layer computes its queries, feed-forward and norms at the last position alone; attention over the
+2-40 tokens is products summed over the head dim, not N·nh tiny matmuls. One step of nanda2023/modadd: 3.8 GFLOP
+instead of 7.1, ~2x the member-steps/s on one CPU thread (scripts/bench_transformer.py, docs/benchmarks.md).
+
 The population (models/transformer.py) runs R of these at once with torch.func (vmap over stacked weights) or with the
 hand-written batched path; both are tested against this module with member k's weights.
 
@@ -62,49 +69,76 @@ class TransformerNet(nn.Module):
         self.unembed = nn.Linear(d, n_classes, bias=cfg.unembed_bias)
         self.act = ACTIVATIONS[cfg.activation.value]
 
-    def attention(self, layer: Block, h: torch.Tensor, queries: slice) -> torch.Tensor:
-        """h (N, T, d) → attention output at the positions `queries` (N, Q, d); keys/values from every position."""
-        N, T, d = h.shape
-        nh = self.cfg.n_heads
-        q, k, v = layer.attn_in(h).view(N, T, 3, nh, d // nh).unbind(2)  # (N, T, nh, dh) each
-        q = q[:, queries]
-        scores = torch.einsum("nqhe,nshe->nhqs", q, k) / math.sqrt(d // nh)  # (N, nh, Q, T)
+    def embedding_table(self, T: int) -> torch.Tensor:
+        """(T·V, d): the residual stream before layer 0 for every (position t, token v), row t·V + v."""
+        table = self.tok_emb.weight.expand(T, -1, -1)  # (T, V, d)
+        if self.pos_emb is not None:
+            table = table + self.pos_emb.weight[:, None]
+        elif self.cfg.positional.value == "sinusoidal":
+            table = table + sinusoidal(T, table.shape[-1], table.dtype, table.device)[:, None]
+        return table.flatten(0, 1)
+
+    @staticmethod
+    def at(h: torch.Tensor, rows, positions: slice) -> torch.Tensor:
+        """The stream at `positions` (N, Q, d): h (N, T, d) itself, or with rows (N, T) the table h (M, d) gathered."""
+        return h[:, positions] if rows is None else F.embedding(rows[:, positions], h)
+
+    def attention(self, layer: Block, a: torch.Tensor, queries: slice, rows=None) -> torch.Tensor:
+        """The attention output at the positions `queries` (N, Q, d); keys and values from every position.
+        a: the attention input (N, T, d), or with rows (N, T) a table (M, d) of input vectors, sample n's at position
+        t being row rows[n, t]: layer 0 reads embeddings, one of T·V vectors, so it projects the table and gathers (for
+        p = 113 at 30 % train fraction T·V = 342 rows instead of N·T = 11,490; same numbers to float rounding)."""
+        d, nh = a.shape[-1], self.cfg.n_heads
+        w, b = layer.attn_in.weight, layer.attn_in.bias  # (3d, d): the rows of q, then k, then v
+
+        def project(part: int, positions: slice) -> torch.Tensor:  # (N, Q or T, nh, dh)
+            w_part, b_part = w[part * d : (part + 1) * d], None if b is None else b[part * d : (part + 1) * d]
+            if rows is None:
+                out = F.linear(a[:, positions], w_part, b_part)  # queries only where they are read
+            else:
+                out = F.embedding(rows[:, positions], F.linear(a, w_part, b_part))
+            return out.unflatten(-1, (nh, d // nh))
+
+        q, k, v = project(0, queries), project(1, slice(None)), project(2, slice(None))
+        # T is 2-40 tokens: products summed over dh, in the linear maps' (…, nh, dh) layout, instead of N·nh matmuls
+        # of (Q, dh) @ (dh, T) (2x faster forward + backward on CPU for Nanda et al.'s model)
+        scores = (q[:, :, None] * k[:, None]).sum(-1) / math.sqrt(d // nh)  # (N, Q, T, nh)
         if self.cfg.causal:  # ALGO LOGIC: position t sees positions <= t only (decoder-only, Power/Nanda/Lee)
-            rows = torch.arange(T, device=h.device)[queries]
-            future = torch.arange(T, device=h.device)[None, :] > rows[:, None]  # (Q, T)
-            scores = scores.masked_fill(future, float("-inf"))
-        att = layer.drop(scores.softmax(-1))
-        out = torch.einsum("nhqs,nshe->nqhe", att, v).flatten(-2)  # (N, Q, d)
-        return layer.attn_out(out)
+            T = k.shape[1]
+            seen = torch.arange(T, device=a.device)[queries]
+            future = torch.arange(T, device=a.device)[None, :] > seen[:, None]  # (Q, T)
+            scores = scores.masked_fill(future[..., None], float("-inf"))
+        att = layer.drop(scores.softmax(2))  # over the keys
+        out = (att[..., None] * v[:, None]).sum(2)  # (N, Q, nh, dh)
+        return layer.attn_out(out.flatten(-2))  # (N, Q, d)
 
     def feed_forward(self, layer: Block, h: torch.Tensor) -> torch.Tensor:
         return layer.ff2(layer.drop(self.act(layer.ff1(h))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, T) token ids → logits (N, C) at the last position."""
-        h = self.tok_emb(x)  # (N, T, d)
-        T, d = h.shape[-2:]
-        if self.pos_emb is not None:
-            h = h + self.pos_emb.weight
-        elif self.cfg.positional.value == "sinusoidal":
-            h = h + sinusoidal(T, d, h.dtype, h.device)
+        T, V = x.shape[-1], self.tok_emb.num_embeddings
+        # layer 0's stream is a table of T·V rows and each sample's rows in it (see attention); later layers' is
+        # (N, T, d)
+        h, rows = self.embedding_table(T), x + V * torch.arange(T, device=x.device)
         norm = self.cfg.norm.value
         for i, layer in enumerate(self.layers):
             # only the last position is read out: the final layer computes its queries, FF and norms there alone
             q = slice(-1, None) if i == len(self.layers) - 1 else slice(None)
             if norm == "post":  # x = LN(x + Drop(MHA(x))); x = LN(x + Drop(FF(x)))
-                h = layer.ln1(h[:, q] + layer.drop(self.attention(layer, h, q)))
+                h = layer.ln1(self.at(h, rows, q) + layer.drop(self.attention(layer, h, q, rows)))
                 h = layer.ln2(h + layer.drop(self.feed_forward(layer, h)))
             elif norm == "pre":  # x = x + MHA(LN(x)); x = x + FF(LN(x))
-                h = h[:, q] + layer.drop(self.attention(layer, layer.ln1(h), q))
+                h = self.at(h, rows, q) + layer.drop(self.attention(layer, layer.ln1(h), q, rows))
                 h = h + layer.drop(self.feed_forward(layer, layer.ln2(h)))
             elif norm == "pre_normed_residual":  # Lee et al.'s Block: x = LN(x); x = x + MHA(x); x = x + FF(LN(x))
                 h = layer.ln1(h)
-                h = h[:, q] + layer.drop(self.attention(layer, h, q))
+                h = self.at(h, rows, q) + layer.drop(self.attention(layer, h, q, rows))
                 h = h + layer.drop(self.feed_forward(layer, layer.ln2(h)))
             else:  # none (Nanda et al.): x = x + MHA(x); x = x + FF(x)
-                h = h[:, q] + layer.drop(self.attention(layer, h, q))
+                h = self.at(h, rows, q) + layer.drop(self.attention(layer, h, q, rows))
                 h = h + layer.drop(self.feed_forward(layer, h))
+            rows = None  # h is (N, Q, d) from here on
         last = h[:, -1]  # (N, d)
         if self.ln_f is not None:
             last = self.ln_f(last)
