@@ -27,7 +27,7 @@ from grokbench.devices import resolve_device
 def one_thread_per_member(device: torch.device, threads: int = 1):
     """On CPU: torch intra-op threads = `threads` (train.threads; 1 unless asked) inside, the caller's count restored
     on exit. Other devices: unchanged (their kernels are chosen per batch size, which no thread setting fixes; see
-    README)."""
+    docs/configuration.md, `seeds=N`)."""
     if device.type != "cpu":
         yield
         return
