@@ -29,6 +29,16 @@ def write_json(obj, path: Path) -> None:
     _atomic(Path(path), lambda tmp: tmp.write_text(json.dumps(obj, indent=1) + "\n"))
 
 
+def save_figure(fig, path: Path, dpi: int = 110) -> None:
+    """A matplotlib figure as an image at `path` (its parent made), atomically; the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".")))
+    plt.close(fig)
+
+
 def save_checkpoint(state: dict, path: Path) -> None:
     import torch  # here, not at the top: `grokbench watch` and `collect` read tables on login nodes without torch
 

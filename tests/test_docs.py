@@ -42,7 +42,8 @@ KEEP_STEPS = 500
 WORKERS = 2  # pages run side by side; each runner trains on one thread (OMP_NUM_THREADS=1, conftest.py)
 # benchmark scripts: one short timed block
 SCRIPT_SHRINK = {"scripts/bench_overhead.py": ["--repeats", "1", "train.max_steps=1", "train.eval_every=1"],
-                 "scripts/bench_transformer.py": ["--members", "1", "--steps", "1", "--repeats", "1"]}
+                 "scripts/bench_transformer.py": ["--members", "1", "--steps", "1", "--repeats", "1"],
+                 "scripts/bench_workers.py": ["--configs", "demo", "--seeds", "2", "--max-steps", "2"]}
 NOT_RUN = re.compile(r"#\s*not run:\s*(\S.*)$")
 MARK = "@@ doc command"  # the runner's line before each command's output
 

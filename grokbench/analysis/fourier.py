@@ -284,11 +284,7 @@ def plot(table: pd.DataFrame, grok_step, path: Path, title: str, loss_name: str,
     ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    store.save_figure(fig, path)
 
 
 def grok_step(run_dir: Path):

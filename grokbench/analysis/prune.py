@@ -14,6 +14,7 @@ import torch
 
 from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr
+from grokbench import store
 from grokbench.runs import open_run, trained_parts
 from grokbench.seeding import generator
 from grokbench.devices import resolve_device
@@ -97,7 +98,4 @@ def plot(medians: pd.DataFrame, path: Path, title: str) -> None:
     axes[0][1].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    store.save_figure(fig, path)
