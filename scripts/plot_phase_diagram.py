@@ -3,8 +3,8 @@ SWEEP_DIR, one cell per (ξ = task.corruption, weight decay), colored by the mos
 
     python scripts/plot_phase_diagram.py SWEEP_DIR [--out PATH]     (default: SWEEP_DIR/phase_diagram.png)
 
-ξ comes from each job's .hydra/config.yaml (the swept task.corruption); the weight decay from the summary's
-optimizer.weight_decay column, so the weight decay may be swept as Hydra jobs or as population members.
+ξ comes from the config each job trained (grokbench/runs.py; the swept task.corruption); the weight decay from the
+summary's optimizer.weight_decay column, so the weight decay may be swept as Hydra jobs or as population members.
 The phase is not defined at ξ = 0 (summary.parquet leaves it null there), so ξ = 0 jobs draw no cells.
 """
 import argparse
@@ -17,9 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
 
+from grokbench.analysis.collect import job_dirs  # noqa: E402
 from grokbench.metrics.phases import PHASES  # noqa: E402
+from grokbench.runs import run_config  # noqa: E402
 
 COLORS = {"coexistence": "#4c72b0", "partial_inversion": "#55a868", "full_inversion": "#8fd175",
           "memorization": "#dd8452", "forgetting": "#c44e52", "diverged": "#333333"}
@@ -27,10 +28,12 @@ COLORS = {"coexistence": "#4c72b0", "partial_inversion": "#55a868", "full_invers
 
 def load(sweep_dir: Path) -> pd.DataFrame:
     frames = []
-    for summary in sorted(sweep_dir.rglob("summary.parquet")):
-        cfg = OmegaConf.load(summary.parent / ".hydra" / "config.yaml")
-        frame = pd.read_parquet(summary)
-        frame["task.corruption"] = float(cfg.task.corruption)
+    for job in job_dirs(sweep_dir):  # a job's own summary, not its chunks' (population.chunk / workers)
+        if not (job / "summary.parquet").exists():
+            continue
+        frame = pd.read_parquet(job / "summary.parquet")
+        if "task.corruption" not in frame:  # a job axis; a population.grid over ξ is a column already
+            frame["task.corruption"] = float(run_config(job).task.corruption)  # the config the job trained
         frames.append(frame)
     if not frames:
         raise FileNotFoundError(f"no summary.parquet under {sweep_dir}")

@@ -1,7 +1,7 @@
 """Why did it grok? Nanda et al. 2023's progress measures from a run's weight snapshots (train.snapshots=N).
 
-`grokbench analyze fourier RUN_DIR [--freqs k1,k2,...]` rebuilds the model from RUN_DIR/.hydra/config.yaml, loads each
-snapshot and computes, per member, on the logit table L (R, p², C) of all p² inputs (a, b):
+`grokbench analyze fourier RUN_DIR [--freqs k1,k2,...]` rebuilds each part of the run as training built it
+(grokbench/runs.py), loads each snapshot and computes, per member, on the logit table L (R, p², C) of all p² inputs (a, b):
 
 - the 2-D Fourier transform of L over (a, b) in Nanda et al.'s basis (metrics/fourier.py: constant 1/√p, normalised
   cos/sin(w_k x), w_k = 2πk/p) and, per frequency k, the components of L on the two unit directions
