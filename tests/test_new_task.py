@@ -69,7 +69,8 @@ def test_a_task_in_one_module_and_one_yaml_composes_validates_and_trains(tmp_pat
     try:
         # composed and validated as `grokbench show` and `grokbench run` do
         cfg = checked_config(["task=copy_first", "task.n=7", "device=cpu", "model.width=16", "train.max_steps=2",
-                              "train.eval_every=1", "seeds=2", f"hydra.searchpath=[file://{configs}]"])
+                              "train.eval_every=1", "seeds=2", f"hydra.searchpath=[file://{configs}]",
+                              "population.workers=1"])  # registered in this process only: no spawned workers
         assert isinstance(config.plain(cfg.task), toy.CopyTaskConfig) and cfg.task.n == 7
         summary = train(cfg, tmp_path / "run")
     finally:

@@ -91,7 +91,7 @@ def test_a_partial_job_in_collect_is_labelled_with_its_own_summary_config(tmp_pa
     from grokbench.analysis.collect import collect
 
     job = tmp_path / "sweep" / "0"
-    r = grokbench("run", "device=cpu", "task.p=11", "model.width=8", "train.max_steps=5", "seeds=2",
+    r = grokbench("run", "device=cpu", "population.workers=1", "task.p=11", "model.width=8", "train.max_steps=5", "seeds=2",
                   "summary.threshold=0.01", "summary.grok_ratio=1", f"hydra.run.dir={job}")
     assert r.returncode == 0, r.stderr
     finished = pd.read_parquet(job / "summary.parquet")
