@@ -104,17 +104,15 @@ def set_size_group(cfg, table: pd.DataFrame):
     """Members per run of equal train and test set sizes, when the members' set sizes differ and each size is one
     contiguous run of members of the same length (it is: train_fraction is the first task key of the member order,
     grokbench/population.py); else None."""
-    from grokbench.config import plain
-    from grokbench.population import task_with
+    from grokbench.population import task_groups
 
-    keys = [c for c in table.columns if c.startswith("task.")]
-    if not keys:
+    if not any(c.startswith("task.") for c in table.columns):
         return None
-    base, sizes = plain(cfg.task), {}
-    for row in table[keys].drop_duplicates().itertuples(index=False):  # one schema per group of task values
-        shape = task_with(base, keys, row).data_shape()
-        sizes[tuple(row)] = (shape.n_train, shape.n_test)
-    shapes = [sizes[tuple(row)] for row in table[keys].itertuples(index=False)]
+    table, shapes = table.reset_index(drop=True), [None] * len(table)
+    for task, rows in task_groups(cfg, table):  # one schema per group of task values, as build_data makes them
+        shape = task.data_shape()
+        for i in rows.index:
+            shapes[i] = (shape.n_train, shape.n_test)
     runs = [1]
     for before, now in zip(shapes, shapes[1:]):
         runs[-1:] = [runs[-1] + 1] if now == before else [runs[-1], 1]

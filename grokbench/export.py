@@ -70,11 +70,10 @@ def task_vocab(task_cfg) -> int:
     from omegaconf import OmegaConf
 
     from grokbench.config import GROUP_SCHEMAS
-    from grokbench.tasks import MODULAR_OPS, S5_OPS
+    from grokbench.runs import schema_name
 
-    name = task_cfg["name"]
-    schema = "modular" if name in MODULAR_OPS else "s5" if name in S5_OPS else name
-    typed = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(GROUP_SCHEMAS["task"][schema]), task_cfg))
+    schema = GROUP_SCHEMAS["task"][schema_name("task", task_cfg["name"])]
+    typed = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), task_cfg))
     return typed.data_shape().vocab
 
 
