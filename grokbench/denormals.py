@@ -11,7 +11,6 @@ backward and optimizer); the caller's setting is restored when train() returns o
 from __future__ import annotations
 
 import contextlib
-import functools
 import warnings
 
 import torch
@@ -39,16 +38,3 @@ def flush_denormal(enabled: bool, device: torch.device):
         yield
     finally:
         torch.set_flush_denormal(before)
-
-
-def trains_with_flush_denormal(train):
-    """Decorator for train(cfg, ...): runs it inside `flush_denormal(cfg.train.flush_denormal, device)`."""
-
-    @functools.wraps(train)
-    def wrapper(cfg, *args, **kwargs):
-        from grokbench.devices import resolve_device
-
-        with flush_denormal(cfg.train.flush_denormal, resolve_device(cfg.device.value)):
-            return train(cfg, *args, **kwargs)
-
-    return wrapper

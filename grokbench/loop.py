@@ -1,20 +1,20 @@
-"""One part of a population trained to the end: the loop `train_members` (build, step, evaluate on a schedule,
-checkpoint, resume, hand signals on), the pieces it uses, and `merge_parts`, which turns the parts' tables into the
-run's. grokbench/train.py runs the parts one after another, grokbench/workers.py at the same time."""
+"""One part of a population trained to the end: `train_members` (build, step, evaluate on a schedule, checkpoint,
+resume, hand signals on), and `merge_parts`, which turns the parts' tables into the run's. grokbench/train.py runs
+the parts one after another, grokbench/workers.py at the same time. Checkpoints live in grokbench/checkpoint.py,
+signal hand-back in grokbench/signals.py, what is recorded in grokbench/recording.py."""
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
-from omegaconf import OmegaConf
 
 from grokbench import store
+from grokbench.batches import MinibatchSampler
+from grokbench.checkpoint import PartCheckpoint
 from grokbench.config import plain
 from grokbench.devices import resolve_device
 from grokbench.live import Live
@@ -22,106 +22,138 @@ from grokbench.metrics import evaluate
 from grokbench.metrics.ipr import neuron_ipr_table
 from grokbench.population import build_population
 from grokbench.progress import Progress
-from grokbench.seeding import generator
+from grokbench.recording import Recorder, eval_steps
+from grokbench.signals import CaughtSignals
 from grokbench.snapshots import Snapshots, merge, snapshot_steps
 from grokbench.step import Stepper
 from grokbench.summary import member_label_noise, summarize_members, summary_settings
 
 log = logging.getLogger("grokbench")
-EVALS_AUTO = 100  # train.eval_every=null: about this many evenly spaced evals per run (plus the log-spaced ones)
-# Save first, then hand the signal on: submitit's SIGUSR2 handler (timeout/preemption) requeues and exits, its SIGTERM
-# handler only logs; without submitit the default action ends the process.
-CHECKPOINT_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
 
 
-def rng_state() -> dict:
-    """Global torch RNG streams (CPU, every CUDA device), for anything that draws from them (e.g. dropout)."""
-    return {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+@dataclass
+class Part:
+    """The members of one part as they train: what a step changes and what a checkpoint saves."""
+
+    cfg: object
+    table: pd.DataFrame
+    data: object
+    model: torch.nn.Module
+    opt: torch.optim.Optimizer
+    sampler: MinibatchSampler | None  # None: full batch
+    active: torch.Tensor  # (R,) bool: members still training (a non-finite loss freezes one)
+    diverged_step: torch.Tensor  # (R,) long: the step a member froze at, -1 if never
+    take_step: Stepper
+    device: torch.device
+    schedule: set  # the steps evaluated after
+    recorder: Recorder
+    snaps: Snapshots | None
+    step: int = 0
+    streak: int = 0  # consecutive evals at which every live member reached train.early_stop_threshold
+
+    @classmethod
+    def build(cls, cfg, table: pd.DataFrame, device) -> Part:
+        data, model, opt, _, _, active, diverged_step = build_population(cfg, table, device)
+        n_train = data.train_size.tolist()  # each member's own train set size
+        full_batch = cfg.train.batch_size is None or cfg.train.batch_size >= max(n_train)
+        sampler = None if full_batch else MinibatchSampler(table["seed"].tolist(), n_train, cfg.train.batch_size)
+        schedule = eval_steps(cfg.train.max_steps, cfg.train.eval_every, cfg.train.eval_log_points)
+        snaps = (Snapshots(snapshot_steps(schedule, cfg.train.snapshots), table, model)
+                 if cfg.train.snapshots > 0 else None)
+        take_step = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged_step, device, cfg.train.tf32)
+        return cls(cfg, table, data, model, opt, sampler, active, diverged_step, take_step, device, schedule,
+                   Recorder(table), snaps)
+
+    def train_step(self) -> None:
+        """Forward, loss, freeze diverged members, backward, optimizer: one step of every live member."""
+        if self.sampler is None:
+            x, y, mask = self.data.x_train, self.data.y_train, self.data.train_mask
+        else:
+            x, y, mask = self.sampler.batch(self.data, self.device)
+        self.take_step(self.step, x, y, mask)
+        self.step += 1
+
+    def evaluate(self, train_cfg, loss_cfg) -> dict:
+        """Every eval metric of every member at this step, recorded (and a snapshot where one is due)."""
+        values = evaluate(self.model, self.data, loss_cfg, train_cfg.nlm_metrics, train_cfg.fourier_metrics)
+        self.recorder.add(self.step, values)
+        if self.snaps is not None:
+            self.snaps.take(self.step, self.model)
+        return values
+
+    def summary(self) -> pd.DataFrame:
+        """The per-member summary of everything recorded (ends the snapshots with this step's weights)."""
+        if self.snaps is not None:
+            self.snaps.take(self.step, self.model, force=True)  # the last step always (an early stop ends before max)
+        ds = self.diverged_step.cpu().numpy()
+        return summarize_members(self.recorder.frame(), self.table, [None if d < 0 else int(d) for d in ds],
+                                 member_label_noise(self.cfg, self.table), summary_settings(self.cfg))
 
 
-def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["cpu"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: int = 0,
+                  starting=lambda: None) -> pd.DataFrame:
+    """Train the members in `table` (all of cfg's, or one chunk) as one population, writing into out_dir.
+    `starting()` is called once the checkpoint (if any) is known to be this config's and unfinished."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = PartCheckpoint(cfg, out_dir)
+    if ckpt.finished:
+        log.info(f"already finished, nothing to do: {out_dir}")
+        return pd.read_parquet(out_dir / store.SUMMARY_FILE)
+    starting()
 
+    part = Part.build(cfg, table, resolve_device(cfg.device.value))
+    train_cfg, loss_cfg = plain(cfg.train), plain(cfg.loss)  # per-step reads: a DictConfig read costs ~50 µs
+    if not ckpt.restore(part):  # resumed exactly where the last checkpoint left off, or step 0's eval
+        part.evaluate(train_cfg, loss_cfg)
+    live.begin(chunk, part.step)
 
-def eval_steps(max_steps: int, every, log_points: int) -> set:
-    """Step 0, log-spaced steps (sharp early curves) and every `every` steps up to max_steps, which is always in.
-    every=None: max_steps / EVALS_AUTO, so a 10^5-step run stays as small on disk as a 10^3-step one."""
-    every = every if every is not None else max(1, -(-max_steps // EVALS_AUTO))
-    log_spaced = np.unique(np.round(np.logspace(0, np.log10(max_steps), log_points)).astype(int)) if log_points else []
-    return {0, max_steps, *range(every, max_steps + 1, every), *map(int, log_spaced)}
+    with CaughtSignals() as signals, Progress(train_cfg.max_steps, start=part.step, bar=live.bar) as progress:
+        last_save = time.monotonic()
 
+        def save() -> None:
+            nonlocal last_save
+            live.checkpoint(ckpt.save(part), part.step, signals.caught)
+            last_save = time.monotonic()
 
-class MinibatchSampler:
-    """Per-member shuffles from each member's own stream → (R, B) indices into that member's train set, and a (R, B)
-    mask of real samples (None when every member draws B real ones).
+        def save_and_hand_on() -> None:  # the state is safe on disk: the signals go to whoever handled them before
+            save()
+            live.preempted(part.step)  # also for a signal that came after save() wrote its status
+            signals.hand_on()
 
-    Each member draws batch_size of its own n_k samples per step, reshuffling when fewer than batch_size are left
-    (the ragged tail of an epoch is dropped), so its epochs are its own: a member with fewer samples starts new epochs
-    more often. A member with n_k <= batch_size trains on all its samples every step, in order (full batch, as a
-    standalone run of it would), the rest of its batch padding."""
+        while part.step < train_cfg.max_steps:
+            # parts that stop together (grokbench/workers.py) take a signal at the next eval, all at the same one
+            if signals.caught and not live.signals_at_evals:
+                save_and_hand_on()
+            elif time.monotonic() - last_save > train_cfg.checkpoint_every_s:
+                save()
 
-    def __init__(self, seeds, n_train, batch_size: int):
-        self.gens = [generator(s, "batches") for s in seeds]
-        self.n, self.b = [int(n) for n in n_train], batch_size
-        self.groups = {}  # n → member positions drawing from n samples: one (R_n, ·) queue per group
-        for k, n in enumerate(self.n):
-            self.groups.setdefault(n, []).append(k)
-        self.queues = {n: None for n in self.groups}
-        # the same every step: which batch positions hold real samples (None: all do), and the small sets' indices
-        self.mask = None if min(self.n) >= self.b else torch.arange(self.b) < torch.tensor(self.n)[:, None]  # (R, B)
-        self.all_of = {n: torch.arange(self.b).clamp(max=n - 1) for n in self.groups if n <= self.b}
-        self.device_mask = None
-
-    def next(self, device):
-        idx = torch.empty(len(self.n), self.b, dtype=torch.long)
-        for n, ks in self.groups.items():
-            if n <= self.b:
-                idx[ks] = self.all_of[n]  # full batch; positions >= n are masked out
+            part.train_step()
+            if part.step not in part.schedule:
+                progress.update(part.step)
                 continue
-            queue = self.queues[n]
-            if queue is None or queue.shape[1] < self.b:  # new epoch: drop the ragged tail
-                queue = torch.stack([torch.randperm(n, generator=self.gens[k]) for k in ks])
-            idx[ks], self.queues[n] = queue[:, : self.b], queue[:, self.b :]
-        if self.mask is not None and self.device_mask is None:
-            self.device_mask = self.mask.to(device)  # copied to the device once, not every step
-        return idx.to(device), self.device_mask
+            values = part.evaluate(train_cfg, loss_cfg)
+            progress.update(part.step, values)
+            threshold = train_cfg.early_stop_threshold
+            if threshold is None:
+                continue
+            # test_acc is float64 count / n (metrics/basic.py): exactly 95 % counts as >= 0.95
+            done = live.all_done(part.step, bool((values["test_acc"][part.active] >= threshold).all()),
+                                 bool(part.active.any()), signals.caught)  # over every part that stops with this one
+            part.streak = part.streak + 1 if done else 0
+            if part.streak >= train_cfg.early_stop_patience:
+                log.info(f"early stop at step {part.step}: every live member has test_acc >= {threshold}")
+                break
+            if signals.caught and live.signals_at_evals:
+                save_and_hand_on()
 
-    def state_dict(self):
-        return {"gens": [g.get_state() for g in self.gens], "queues": [self.queues[n] for n in self.groups]}
-
-    def load_state_dict(self, sd):
-        for g, s in zip(self.gens, sd["gens"]):
-            g.set_state(s)
-        queues = sd["queues"] if "queues" in sd else [sd["queue"]]  # checkpoints before per-size groups: one queue
-        self.queues = dict(zip(self.groups, queues))
-
-
-class Recorder:
-    """Eval results stay on the device as (R,) tensors until a flush turns them into one tidy table."""
-
-    def __init__(self, table: pd.DataFrame, frames=None):
-        self.table, self.frames, self.pending = table, list(frames or []), []
-
-    def add(self, step: int, values: dict) -> None:
-        self.pending.append((step, values))
-
-    def frame(self) -> pd.DataFrame:
-        if self.pending:
-            names = list(self.pending[0][1])
-            stacked = {n: torch.stack([v[n] for _, v in self.pending]).cpu().numpy() for n in names}  # (E, R)
-            steps = np.array([s for s, _ in self.pending])
-            R = len(self.table)
-            ids = self.table["member"].to_numpy()  # global member indices (a chunk's members are a slice)
-            chunk = pd.DataFrame({"step": np.repeat(steps, R), "member": np.tile(ids, len(steps))})
-            for n in names:
-                chunk[n] = stacked[n].reshape(-1)
-            self.frames.append(chunk.merge(self.table, on="member", how="left"))
-            self.pending = []
-        front = ["step", *self.table.columns]
-        df = pd.concat(self.frames, ignore_index=True) if self.frames else pd.DataFrame(columns=front)
-        return df[front + [c for c in df.columns if c not in front]]
+    # the handlers from before are back: a signal from here on acts at once (every write below is atomic)
+    summary = part.summary()
+    store.write_parquet(summary, out_dir / store.SUMMARY_FILE)
+    ipr = neuron_ipr_table(part.model, table)  # per-neuron IPR of models with neurons over Z_p, else None
+    if ipr is not None:
+        store.write_parquet(ipr, out_dir / store.IPR_FILE)
+    live.checkpoint(ckpt.save(part, finished=True), part.step, signals.caught)
+    return summary
 
 
 def merge_parts(cfg, parts, summaries, out_dir: Path) -> pd.DataFrame:
@@ -137,152 +169,4 @@ def merge_parts(cfg, parts, summaries, out_dir: Path) -> pd.DataFrame:
     ipr = [part_dir / store.IPR_FILE for _, part_dir in parts]
     if all(p.exists() for p in ipr):  # models with per-neuron IPR: one table for the run, as unchunked
         store.write_parquet(pd.concat(map(pd.read_parquet, ipr), ignore_index=True), out_dir / store.IPR_FILE)
-    return summary
-
-
-
-def train_members(cfg, table: pd.DataFrame, out_dir: Path, live: Live, chunk: int = 0,
-                  starting=lambda: None) -> pd.DataFrame:
-    """Train the members in `table` (all of cfg's, or one chunk) as one population, writing into out_dir.
-    `starting()` is called once the checkpoint (if any) is known to be this config's and unfinished."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt = store.load_checkpoint(out_dir / store.CHECKPOINT_FILE)
-    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
-    if ckpt is not None and ckpt["config"] != config_yaml:
-        raise store.RunDirError(f"{out_dir} holds a checkpoint of a different config; use a new output dir")
-    if ckpt is not None and ckpt["finished"]:
-        log.info(f"already finished, nothing to do: {out_dir}")
-        return pd.read_parquet(out_dir / store.SUMMARY_FILE)
-
-    starting()
-
-    # ----------------------------------------------------------------------------------------- setup
-    device = resolve_device(cfg.device.value)
-    seeds = table["seed"].tolist()
-    data, model, opt, _, _, active, diverged_step = build_population(cfg, table, device)
-    R, n_train = len(table), data.train_size.tolist()  # each member's own train set size
-    full_batch = cfg.train.batch_size is None or cfg.train.batch_size >= max(n_train)
-    sampler = None if full_batch else MinibatchSampler(seeds, n_train, cfg.train.batch_size)
-    rows = torch.arange(R, device=device)[:, None]  # (R, 1): member k's batch indices select its own samples
-    schedule = eval_steps(cfg.train.max_steps, cfg.train.eval_every, cfg.train.eval_log_points)
-    recorder, step, streak = Recorder(table), 0, 0
-    snaps = (Snapshots(snapshot_steps(schedule, cfg.train.snapshots), table, model)
-             if cfg.train.snapshots > 0 else None)
-    take_step = Stepper(cfg.train.compile, model, opt, cfg.loss, active, diverged_step, device, cfg.train.tf32)
-
-    if ckpt is not None:  # resume exactly where the last checkpoint left off
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        if sampler is not None:
-            sampler.load_state_dict(ckpt["sampler"])
-        active.copy_(ckpt["active"])
-        diverged_step.copy_(ckpt["diverged_step"])
-        step, streak, metrics = ckpt["step"], ckpt["streak"], pd.read_parquet(out_dir / store.METRICS_FILE)
-        # rows past the checkpoint's step (killed between writing metrics.parquet and checkpoint.pt) are recomputed
-        recorder = Recorder(table, [metrics[metrics["step"] <= step].reset_index(drop=True)])
-        set_rng_state(ckpt["rng"])
-        if snaps is not None:
-            snaps.restore(out_dir / store.SNAPSHOTS_FILE, up_to_step=step)
-        log.info(f"resumed from step {step}: {out_dir / store.CHECKPOINT_FILE}")
-    else:
-        recorder.add(0, evaluate(model, data, cfg.loss, cfg.train.nlm_metrics, cfg.train.fourier_metrics))
-        if snaps is not None:
-            snaps.take(0, model)
-    live.begin(chunk, step)
-
-    def checkpoint(finished: bool = False) -> pd.DataFrame:
-        # metrics first: a checkpoint never points past the rows on disk (a resume drops rows past its step)
-        metrics = recorder.frame()
-        store.write_parquet(metrics, out_dir / store.METRICS_FILE)
-        if snaps is not None:  # before checkpoint.pt: a resume must find every snapshot up to its step
-            snaps.save(out_dir / store.SNAPSHOTS_FILE)
-        store.save_checkpoint(  # tensors and plain types only: loaded with weights_only=True
-            {
-                "config": config_yaml, "finished": finished, "step": step, "streak": streak,
-                "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "sampler": sampler.state_dict() if sampler else None,
-                "active": active.cpu(), "diverged_step": diverged_step.cpu(), "rng": rng_state(),
-            },
-            out_dir / store.CHECKPOINT_FILE,
-        )
-        live.checkpoint(metrics, step, signalled)
-        return metrics
-
-    signalled = []
-
-    def catch_signals() -> dict:  # signal handlers can only be set from the main thread (not joblib's threads)
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        return {s: signal.signal(s, lambda signum, _: signalled.append(signum)) for s in CHECKPOINT_SIGNALS}
-
-    previous = catch_signals()
-
-    def hand_on() -> None:  # state is safe on disk: hand the signals to whoever handled them before us
-        nonlocal previous
-        live.preempted(step)  # also for a signal that came after checkpoint() wrote its status
-        pending = list(dict.fromkeys(signalled))  # e.g. SIGTERM then SIGUSR2 on a SLURM preemption
-        signalled.clear()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        for s in pending:
-            signal.raise_signal(s)
-        previous = catch_signals()  # those handlers returned (e.g. submitit logs SIGTERM): keep going
-
-    # ----------------------------------------------------------------------------------------- the loop
-    train_cfg, loss_cfg = plain(cfg.train), plain(cfg.loss)  # per-step reads: a DictConfig read costs ~50 µs
-    last_save = time.monotonic()
-    try:
-        with Progress(cfg.train.max_steps, start=step, bar=live.bar) as progress:
-            while step < train_cfg.max_steps:
-                # parts that stop together (grokbench/workers.py) take a signal at the next eval, all at the same one
-                due = time.monotonic() - last_save > train_cfg.checkpoint_every_s
-                if due or (signalled and not live.signals_at_evals):
-                    checkpoint()
-                    last_save = time.monotonic()
-                    if signalled and not live.signals_at_evals:
-                        hand_on()
-
-                if sampler is None:
-                    x, y, mask = data.x_train, data.y_train, data.train_mask
-                else:
-                    idx, mask = sampler.next(device)  # (R, B) each
-                    x, y = data.x_train[rows, idx], data.y_train[rows, idx]
-                take_step(step, x, y, mask)  # forward, loss, freeze diverged members, backward, optimizer
-                step += 1
-
-                if step in schedule:
-                    values = evaluate(model, data, loss_cfg, train_cfg.nlm_metrics, train_cfg.fourier_metrics)
-                    recorder.add(step, values)
-                    if snaps is not None:
-                        snaps.take(step, model)
-                    progress.update(step, values)
-                    threshold = train_cfg.early_stop_threshold
-                    if threshold is not None:
-                        # test_acc is float64 count / n (metrics/basic.py): exactly 95 % counts as >= 0.95
-                        done = live.all_done(step, bool((values["test_acc"][active] >= threshold).all()),
-                                             bool(active.any()), signalled)  # over every part that stops with this one
-                        streak = streak + 1 if done else 0
-                        if streak >= train_cfg.early_stop_patience:
-                            log.info(f"early stop at step {step}: every live member has test_acc >= {threshold}")
-                            break
-                        if signalled and live.signals_at_evals:
-                            checkpoint()
-                            last_save = time.monotonic()
-                            hand_on()
-                else:
-                    progress.update(step)
-    finally:  # also on an exception: our handlers must not go on swallowing SIGTERM for a dead loop
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    if snaps is not None:
-        snaps.take(step, model, force=True)  # the last step always (an early stop ends before max_steps)
-    metrics = recorder.frame()
-    ds = diverged_step.cpu().numpy()
-    summary = summarize_members(metrics, table, [None if d < 0 else int(d) for d in ds],
-                                member_label_noise(cfg, table), summary_settings(cfg))
-    store.write_parquet(summary, out_dir / store.SUMMARY_FILE)
-    ipr = neuron_ipr_table(model, table)  # per-neuron IPR of models with neurons over Z_p, else None
-    if ipr is not None:
-        store.write_parquet(ipr, out_dir / store.IPR_FILE)
-    checkpoint(finished=True)
     return summary

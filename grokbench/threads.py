@@ -16,11 +16,8 @@ torch.set_num_threads is process-wide: the caller's setting is restored when tra
 from __future__ import annotations
 
 import contextlib
-import functools
 
 import torch
-
-from grokbench.devices import resolve_device
 
 
 @contextlib.contextmanager
@@ -37,14 +34,3 @@ def one_thread_per_member(device: torch.device, threads: int = 1):
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def trains_one_thread_per_member(train):
-    """Decorator for train(cfg, ...): runs it inside `one_thread_per_member` on the config's device."""
-
-    @functools.wraps(train)
-    def wrapper(cfg, *args, **kwargs):
-        with one_thread_per_member(resolve_device(cfg.device.value), cfg.train.threads):
-            return train(cfg, *args, **kwargs)
-
-    return wrapper

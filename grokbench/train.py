@@ -8,26 +8,30 @@ from pathlib import Path
 import pandas as pd
 
 from grokbench.chunking import chunk_parts, fixed_split
-from grokbench.denormals import trains_with_flush_denormal
+from grokbench.compute import training_compute
 from grokbench.devices import resolve_device
 from grokbench.live import Live
 from grokbench.loop import merge_parts, train_members
 from grokbench.population import members
 from grokbench.provenance import RunRecord
-from grokbench.threads import trains_one_thread_per_member
 
 
-@trains_one_thread_per_member  # CPU: bitwise the same member whatever the population (grokbench/threads.py)
-@trains_with_flush_denormal  # train.flush_denormal (grokbench/denormals.py)
 def train(cfg, out_dir: Path) -> pd.DataFrame:
     """Train the population `cfg` describes, writing into out_dir. Returns the per-member summary.
     population.chunk: members in chunks trained one after another (each with its own checkpoint under
     out_dir/chunks/<k>/), then one metrics.parquet and summary.parquet with global member indices (with
     train.early_stop_threshold each chunk stops on its own members' accuracy).
-    population.workers: parts trained at the same time in worker processes (grokbench/workers.py), same outputs."""
+    population.workers: parts trained at the same time in worker processes (grokbench/workers.py), same outputs.
+    On CPU one intra-op thread (bitwise the same member whatever the population) and train.flush_denormal, as each
+    worker process does too (grokbench/compute.py)."""
+    with training_compute(cfg):
+        return train_run(cfg, Path(out_dir))
+
+
+def train_run(cfg, out_dir: Path) -> pd.DataFrame:
     from grokbench.workers import check_workers, concurrent_workers, train_concurrently
 
-    out_dir, table, device = Path(out_dir), members(cfg), resolve_device(cfg.device.value)
+    table, device = members(cfg), resolve_device(cfg.device.value)
     check_workers(cfg, device)
     size, pieces = fixed_split(cfg, out_dir, table, device)
     parts = chunk_parts(table, out_dir, size, pieces)

@@ -14,7 +14,7 @@ preempted, error). Pieces of one population that stop early (train.early_stop_th
 parent answers once every piece has voted (done = every live member of every piece is done), writing each answer to
 chunks/early_stop.json before sending it, so a resumed piece gets the same answers even if its siblings have finished.
 
-Signals (SIGTERM, SIGUSR1, SIGUSR2, train.CHECKPOINT_SIGNALS) sent to the parent, or to any worker (SLURM signals every
+Signals (SIGTERM, SIGUSR1, SIGUSR2: signals.CHECKPOINT_SIGNALS) sent to the parent, or to any worker (SLURM signals every
 process of the job), make every worker checkpoint and exit; then the parent hands the signal on as a one-process run
 does (a handler that returns: training goes on, workers start again from their checkpoints). Pieces that vote take a
 signal at their next eval, all at the same one (at most train.eval_every steps later), since a checkpoint between two
@@ -40,6 +40,7 @@ import pandas as pd
 from grokbench import store
 from grokbench.cores import worker_count
 from grokbench.config import ConfigError
+from grokbench.signals import CHECKPOINT_SIGNALS, CaughtSignals
 
 log = logging.getLogger("grokbench")
 EARLY_STOP_FILE = Path("chunks") / "early_stop.json"  # the parent's answers to the pieces' early-stop votes
@@ -63,9 +64,10 @@ def train_concurrently(cfg, parts, pieces: int, out_dir: Path, record, live, wor
     """Train `parts` [(members, dir)] in `workers` processes at a time, then merge their tables (train.merge_parts)."""
     from grokbench.loop import merge_parts
 
-    pool = Pool(cfg, parts, pieces, Path(out_dir), record, live, workers)
-    while not pool.run():  # stopped by a signal: every part that trained is on disk
-        pool.hand_on()  # to the handlers before ours; one that returns (submitit logs SIGTERM): train on
+    with CaughtSignals() as signals:
+        pool = Pool(cfg, parts, pieces, Path(out_dir), record, live, workers, signals.caught)
+        while not pool.run():  # stopped by a signal: every part that trained is on disk
+            signals.hand_on()  # to the handlers before ours; one that returns (submitit logs SIGTERM): train on
     summaries = [pd.read_parquet(part_dir / store.SUMMARY_FILE) for _, part_dir in parts]
     summary = merge_parts(cfg, parts, summaries, Path(out_dir))
     record.end()
@@ -74,9 +76,10 @@ def train_concurrently(cfg, parts, pieces: int, out_dir: Path, record, live, wor
 
 # ------------------------------------------------------------------------------------------------------ the parent
 class Pool:
-    def __init__(self, cfg, parts, pieces, out_dir, record, live, workers):
+    def __init__(self, cfg, parts, pieces, out_dir, record, live, workers, signals: list):
         self.cfg, self.parts, self.pieces, self.record, self.live = cfg, parts, pieces, record, live
-        self.workers, self.finished, self.ended, self.signals = workers, set(), set(), []
+        self.workers, self.finished, self.ended = workers, set(), set()
+        self.signals = signals  # caught by the parent (signals.CaughtSignals) or reported by a worker
         self.steps, self.saved = {}, {}  # part → its last step reported / checkpointed
         self.together = pieces > 1 and cfg.train.early_stop_threshold is not None  # pieces vote on early stop
         self.stops_path = out_dir / EARLY_STOP_FILE
@@ -88,9 +91,6 @@ class Pool:
 
     def run(self) -> bool:
         """Train every unfinished part; True when all have finished, False when a signal stopped them."""
-        previous = {}
-        if threading.current_thread() is threading.main_thread():  # handlers can only be set there
-            previous = {s: signal.signal(s, lambda signum, _: self.signals.append(signum)) for s in self.handled}
         todo = [k for k in range(len(self.parts)) if k not in self.finished]
         self.running, self.failure, sent = {}, None, []
         try:
@@ -118,25 +118,12 @@ class Pool:
             for process, _ in self.running.values():  # an exception here: nothing may go on writing
                 process.kill()
                 process.join()
-            for s, handler in previous.items():
-                signal.signal(s, handler)
         if self.failure is not None:
             raise self.failure
         if self.signals and len(self.finished) < len(self.parts):
             self.live.preempted(self.status_step())
             return False
         return True
-
-    @property
-    def handled(self):
-        from grokbench.loop import CHECKPOINT_SIGNALS
-
-        return CHECKPOINT_SIGNALS
-
-    def hand_on(self) -> None:
-        pending, self.signals = list(dict.fromkeys(self.signals)), []
-        for s in pending:
-            signal.raise_signal(s)
 
     def start(self, k: int) -> None:
         rows, part_dir = self.parts[k]
@@ -308,7 +295,7 @@ def die_with_parent(parent: int) -> None:
 
 
 def work(k: int, cfg, rows: pd.DataFrame, part_dir: Path, conn, together: bool, parent: int, level: int) -> None:
-    """A worker process: train part k (train.train_members) on train.threads threads, then say how it ended."""
+    """A worker process: train part k (loop.train_members) in training_compute (train.threads, train.flush_denormal), then say how it ended."""
     die_with_parent(parent)
     lock = threading.Lock()
 
@@ -325,14 +312,13 @@ def work(k: int, cfg, rows: pd.DataFrame, part_dir: Path, conn, together: bool, 
         if len(caught) == 1:  # a second signal while leaving: recorded, not raised again
             raise Preempted
 
-    from grokbench.devices import resolve_device
-    from grokbench.loop import CHECKPOINT_SIGNALS, train_members
-    from grokbench.threads import one_thread_per_member
+    from grokbench.compute import training_compute
+    from grokbench.loop import train_members
 
     for s in CHECKPOINT_SIGNALS:
         signal.signal(s, stop)
     try:
-        with one_thread_per_member(resolve_device(cfg.device.value), cfg.train.threads):
+        with training_compute(cfg):  # as train() does: the process's threads and subnormal flags are its own
             train_members(cfg, rows, Path(part_dir), PartLive(send, conn, together), k, lambda: send(("starting",)))
         send(("end", "finished", None))
     except Preempted:

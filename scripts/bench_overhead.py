@@ -30,7 +30,7 @@ from grokbench.models import build_model
 from grokbench.tasks import build_task
 from grokbench.threads import one_thread_per_member
 from grokbench.devices import resolve_device
-from grokbench.loop import eval_steps
+from grokbench.recording import eval_steps
 from grokbench.train import train
 
 DEFAULT = ["seeds=1"]  # the default demo (1,500 steps) as one member

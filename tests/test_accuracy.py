@@ -8,7 +8,7 @@ from grokbench.metrics import evaluate
 from grokbench.metrics.basic import accuracy, hit_fraction
 from grokbench.summary import summarize_members
 from grokbench.tasks.dataset import Dataset
-from grokbench.loop import Recorder
+from grokbench.recording import Recorder
 
 N = 1740  # 1653 / 1740 = 0.95 exactly; float32 makes it 0.94999999
 

@@ -17,7 +17,7 @@ from grokbench.optim import build_optimizer
 from grokbench.population import members, optimizer_hparams
 from grokbench.step import train_step
 from grokbench.tasks import build_task
-from grokbench.loop import Recorder, eval_steps
+from grokbench.recording import Recorder, eval_steps
 
 CURVES = ["train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"]
 

@@ -1,5 +1,7 @@
 """train.flush_denormal: subnormals flushed to zero during training on CPU, the caller's setting back afterwards,
 a bad value refused in one line."""
+import os
+
 import pytest
 import torch
 
@@ -64,3 +66,37 @@ def test_bad_value_is_one_line_exit_2(capsys):
     assert main(["run", "train.flush_denormal=sometimes"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "train.flush_denormal" in err and "bool" in err, err
+
+
+PROBE = '''
+import os
+import grokbench.step
+from grokbench.denormals import flushing
+
+_step = grokbench.step.train_step
+
+
+def _recording_step(*args, **kwargs):
+    with open(os.environ["GROKBENCH_FLUSH_PROBE"], "a") as f:
+        f.write(f"{os.getpid()} {flushing()}\\n")
+    return _step(*args, **kwargs)
+
+
+grokbench.step.train_step = _recording_step
+'''
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_applied_in_every_worker_process(tmp_path, monkeypatch, flush):
+    """Worker processes are spawned: they get the setting from the config, not from the parent's thread. A
+    sitecustomize on their PYTHONPATH records, at each step, whether that process flushes."""
+    probe_dir, log = tmp_path / "probe", tmp_path / "flags.txt"
+    probe_dir.mkdir()
+    (probe_dir / "sitecustomize.py").write_text(PROBE)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(probe_dir), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("GROKBENCH_FLUSH_PROBE", str(log))
+    train(compose([f"train.flush_denormal={flush}", "population.workers=2"]), tmp_path / "run")
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert len({pid for pid, _ in lines}) == 2 and os.getpid() not in {int(pid) for pid, _ in lines}  # two workers
+    assert len(lines) == 2 * 20 and {f for _, f in lines} == {str(flush)}  # every step of each
+    assert not flushing()

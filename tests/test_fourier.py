@@ -11,7 +11,7 @@ from grokbench.analysis.fourier import (analyze, frequency_norms, fourier_2d, ke
                                         restricted_and_excluded, sum_components, sum_directions, top_mask)
 from grokbench.metrics.fourier import fourier_basis, frequency_norms as embed_norms, gini
 from grokbench.snapshots import load, snapshot_steps
-from grokbench.loop import eval_steps
+from grokbench.recording import eval_steps
 
 P = 11
 

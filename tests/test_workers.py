@@ -136,7 +136,7 @@ def test_sigterm_checkpoints_every_part_then_ends_the_run(tmp_path, extra):
     saved = [store.load_checkpoint(c) for c in ckpts]
     assert not any(c["finished"] for c in saved)
     if extra:
-        from grokbench.loop import eval_steps
+        from grokbench.recording import eval_steps
 
         assert saved[0]["step"] == saved[1]["step"] and saved[0]["step"] in eval_steps(4000, 200, 40)  # the same eval
     r = grokbench(*args, env=ENV)
