@@ -23,6 +23,7 @@ import os
 import secrets
 import sys
 import time
+from enum import Enum
 from pathlib import Path
 from typing import List
 
@@ -91,8 +92,16 @@ def split_where(where: dict, summary: pd.DataFrame):
 def job_matches(job_dir: Path, where: dict) -> bool:
     if not where:
         return True
-    cfg = OmegaConf.load(job_dir / ".hydra" / "config.yaml")
-    return all(same(OmegaConf.select(cfg, key), value) for key, value in where.items())
+    from grokbench.runs import run_config
+
+    cfg = run_config(job_dir)  # the config the job trained (not a .hydra/ written over since)
+    return all(same(config_value(cfg, key), value) for key, value in where.items())
+
+
+def config_value(cfg, key: str):
+    """A key's value as the YAML writes it: an enum (loss.dtype) by its name."""
+    value = OmegaConf.select(cfg, key)
+    return value.name if isinstance(value, Enum) else value
 
 
 def same(a, b) -> bool:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import grokbench
+from conftest import compose, grokbench
 from grokbench.compose import compose_config
 from grokbench.metrics import METRICS
 from grokbench.reproduce import check_claim, experiments
@@ -161,7 +161,7 @@ def test_where_on_a_member_column_selects_members_and_a_config_key_selects_jobs(
     for xi, train_accs in ((0.0, [1.0, 0.9]), (0.35, [0.98, 0.65])):
         job = tmp_path / f"xi{xi}"
         (job / ".hydra").mkdir(parents=True)
-        OmegaConf.save(OmegaConf.create({"task": {"corruption": xi}}), job / ".hydra" / "config.yaml")
+        OmegaConf.save(compose([f"task.corruption={xi}"]), job / ".hydra" / "config.yaml")
         pd.DataFrame({"step": [10, 10], "member": [0, 1], "train_acc": train_accs}).to_parquet(job / "metrics.parquet")
         pd.DataFrame({"member": [0, 1], "optimizer.weight_decay": [0.0, 15.0],
                       "final_train_acc": train_accs}).to_parquet(job / "summary.parquet")
@@ -171,6 +171,17 @@ def test_where_on_a_member_column_selects_members_and_a_config_key_selects_jobs(
     assert [(r["n"], r["median"], r["passed"]) for r in rows] == [(1, 0.65, True)]
     rows = check_all([{**claim, "metric": "train_acc", "at_step": 10, "where": {"optimizer.weight_decay": 0.0}}], jobs)
     assert [(r["n"], r["median"], r["passed"]) for r in rows] == [(1, 1.0, False), (1, 0.98, False)]
+
+
+def test_where_reads_the_config_the_job_trained_with_enums_by_name(run):
+    """A job's .hydra/ written over after training (say, by a later launch into the same dir) does not move it
+    between claims: `where` reads the config training recorded."""
+    from grokbench.reproduce import job_matches
+
+    *_, job = run(["loss.dtype=float64"])
+    (job / ".hydra").mkdir()
+    OmegaConf.save(compose(["loss.dtype=float16"]), job / ".hydra" / "config.yaml")
+    assert job_matches(job, {"loss.dtype": "float64"}) and not job_matches(job, {"loss.dtype": "float16"})
 
 
 def test_where_values_match_exactly_as_numbers_or_text():
