@@ -7,7 +7,7 @@ working directory, so a command that reads a dir reads the dir an earlier comman
   one subprocess per page. Training commands are shrunk by appending SHRINK: Hydra applies overrides in order, so
   the last value given for a key wins. A command that sets `train.max_steps` to at most KEEP_STEPS is small on
   purpose and keeps its steps and eval schedule (an export of its step 100 needs them). `grokbench watch` gets
-  `--once`, `grokbench bench` one short timed block.
+  `--once`, `grokbench bench` one short timed block, `grokbench analyze llc` a few draws.
 - `python -c ...` and `python scripts/...` run as written (a benchmark script with SCRIPT_SHRINK appended);
   `bash scripts/...` (GPU, root) must name a script that exists; `pip install` must name extras pyproject.toml
   declares; `pytest` must come with the `test` extra.
@@ -43,7 +43,8 @@ WORKERS = 2  # pages run side by side; each runner trains on one thread (OMP_NUM
 # benchmark scripts: one short timed block
 SCRIPT_SHRINK = {"scripts/bench_overhead.py": ["--repeats", "1", "train.max_steps=1", "train.eval_every=1"],
                  "scripts/bench_transformer.py": ["--members", "1", "--steps", "1", "--repeats", "1"],
-                 "scripts/bench_workers.py": ["--configs", "demo", "--seeds", "2", "--max-steps", "2"]}
+                 "scripts/bench_workers.py": ["--configs", "demo", "--seeds", "2", "--max-steps", "2"],
+                 "scripts/bench_first_layer.py": ["--repeats", "1", "--max-steps", "2"]}
 NOT_RUN = re.compile(r"#\s*not run:\s*(\S.*)$")
 MARK = "@@ doc command"  # the runner's line before each command's output
 
@@ -116,6 +117,8 @@ def shrunk(argv):
         return ["grokbench", sub, *args, "--once"]
     if sub == "bench":
         return ["grokbench", sub, "device=cpu", *args, "--steps", "1", "--warmup", "1", "--repeats", "1"]
+    if args[:1] == ["llc"]:  # a few SGLD draws: the command and its outputs, not the estimate
+        return [*argv, "--draws", "5", "--burnin", "0"]
     return argv
 
 

@@ -27,15 +27,25 @@ def curves(metrics):
 
 
 def test_onehot_cache_gives_the_same_numbers(run):
-    _, cached, _ = run(["model.onehot_cache=true"], "cached")
-    _, fresh, _ = run(["model.onehot_cache=false"], "fresh")
+    _, cached, _ = run(["model.first_layer=onehot", "model.onehot_cache=true"], "cached")
+    _, fresh, _ = run(["model.first_layer=onehot", "model.onehot_cache=false"], "fresh")
     np.testing.assert_array_equal(curves(cached), curves(fresh))
 
 
-def test_gather_first_layer_matches_onehot(run):
-    _, onehot, _ = run(["model.first_layer=onehot"], "onehot")
-    _, gather, _ = run(["model.first_layer=gather"], "gather")
-    np.testing.assert_allclose(curves(gather), curves(onehot), rtol=1e-5, atol=1e-5)
+def test_first_layer_auto_is_gather_on_cpu_and_its_forward_is_the_onehot_product():
+    import torch
+
+    from conftest import compose
+    from grokbench.population import build_population, members
+
+    cfg = compose(["task.encoding=equals_token"])  # three token positions: a sum of three rows
+    data, model, *_ = build_population(cfg, members(cfg), torch.device("cpu"))
+    calls = []
+    model.onehot = lambda x: calls.append(x) or type(model).onehot(model, x)
+    auto = model(data.x_test)
+    assert calls == []  # auto on CPU never built the one-hot input
+    model.cfg.first_layer = type(model.cfg.first_layer)("onehot")
+    assert torch.equal(model(data.x_test), auto) and len(calls) == 1  # exactly the one-hot product's logits
 
 
 def test_chunks_give_one_table_with_global_members(run):

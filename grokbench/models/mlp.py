@@ -52,11 +52,15 @@ class MLP(nn.Module):
 
     def first_layer(self, x: torch.Tensor) -> torch.Tensor:
         """x: (R, N, T) token ids → (R, N, H) pre-activations."""
-        if self.cfg.first_layer.value == "gather":
-            idx = x + self.offsets  # (R, N, T)
-            R, N, T = idx.shape
-            rows = torch.gather(self.w_in, 1, idx.reshape(R, N * T, 1).expand(-1, -1, self.w_in.shape[-1]))
-            h = rows.view(R, N, T, -1).sum(2)  # (R, N, H)
+        mode = self.cfg.first_layer.value
+        if mode == "gather" or (mode == "auto" and x.device.type == "cpu"):
+            # one embedding lookup over all members' rows: member r's token row j is row r·T·V + j of the (R·T·V, H)
+            # stack, so each member's rows (and in backward its gradient sums, in sample order) stay its own
+            R, N, T = x.shape
+            n_in, width = self.w_in.shape[1:]
+            idx = x + self.offsets + (torch.arange(R, device=x.device) * n_in)[:, None, None]
+            rows = torch.index_select(self.w_in.reshape(R * n_in, width), 0, idx.reshape(-1))  # (R·N·T, H)
+            h = rows.view(R, N, T, width).sum(2)  # (R, N, H): the sum of T rows, as the one-hot product's
         else:
             h = torch.bmm(self.onehot(x), self.w_in)  # (R, N, H)
         return h if self.b_in is None else h + self.b_in

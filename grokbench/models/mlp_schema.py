@@ -16,8 +16,10 @@ class Activation(enum.Enum):
 
 
 class FirstLayer(enum.Enum):
-    # Both compute onehot(a) ⊕ onehot(b) @ W_in; which is faster depends on device and size (scripts/bench_*.py).
-    gather = "gather"  # W_in[a] + W_in[p + b]: a third fewer FLOPs, slower backward (index_add)
+    # All compute onehot(a) ⊕ onehot(b) @ W_in (the same forward, bit for bit); the backward sums W_in's gradient in
+    # another order. Speeds measured in docs/benchmarks.md ("First layer").
+    auto = "auto"  # gather on CPU, onehot on GPUs (where index_add's atomics would make a rerun differ)
+    gather = "gather"  # W_in[a] + W_in[p + b]: no one-hot product (CPU fig1a run: 1.24x faster)
     onehot = "onehot"  # dense (R, N, T·V) @ (R, T·V, H) batched matmul
 
 
@@ -32,7 +34,7 @@ class MLPConfig(ModelSchema):
     activation: Activation = Activation.relu
     bias: bool = False
     init_scale: float = 1.0  # α: every initial parameter × α (Omnigrok); the base init is U(±1/√fan_in); > 0
-    first_layer: FirstLayer = FirstLayer.onehot  # same math, two speeds; see FirstLayer
+    first_layer: FirstLayer = FirstLayer.auto  # same math, other speeds; see FirstLayer
     # onehot only: build the one-hot of the constant full-batch train inputs once, not every step (R·N·T·V floats)
     onehot_cache: bool = True
     dtype: DType = DType.float32  # parameters and forward pass
