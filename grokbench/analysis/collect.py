@@ -139,6 +139,12 @@ def status_line(df: pd.DataFrame) -> str:
     return line
 
 
+def no_results_line(directory, df: pd.DataFrame) -> str:
+    """The error line for a directory with nothing to show: where its jobs are, or that it holds none."""
+    why = status_line(df) if df.attrs.get("jobs") else "no runs there"
+    return f"grokbench: error: no results under {directory} yet ({why})"
+
+
 def main(argv) -> int:
     parser = ArgumentParser(prog="grokbench collect", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path)

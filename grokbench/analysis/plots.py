@@ -226,7 +226,7 @@ def main(argv) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display needed (cluster login nodes, CI)
-    from grokbench.analysis.collect import collect, status_line
+    from grokbench.analysis.collect import collect, no_results_line
     from grokbench.analysis.summarize import swept
 
     parser = ArgumentParser(prog="grokbench plot", description=__doc__.splitlines()[0])
@@ -242,7 +242,7 @@ def main(argv) -> int:
         return 2
     sweep = collect(args.dir, write=False)
     if sweep.empty:
-        print(f"grokbench: error: no results under {args.dir} yet ({status_line(sweep)})", file=sys.stderr)
+        print(no_results_line(args.dir, sweep), file=sys.stderr)
         return 2
     axes = swept(sweep)
     by = axes if args.by is None else [c for c in args.by.split(",") if c]

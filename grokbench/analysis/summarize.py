@@ -90,7 +90,7 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def main(argv) -> int:
-    from grokbench.analysis.collect import collect, status_line
+    from grokbench.analysis.collect import collect, no_results_line, status_line
 
     parser = ArgumentParser(prog="grokbench summarize", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path)
@@ -102,7 +102,7 @@ def main(argv) -> int:
         return 2
     df = collect(args.sweep_dir, write=False)  # always current, also while jobs still run
     if df.empty:
-        print(f"grokbench: error: no results under {args.sweep_dir} yet ({status_line(df)})", file=sys.stderr)
+        print(no_results_line(args.sweep_dir, df), file=sys.stderr)
         return 2
     by = swept(df) if args.by is None else [c for c in args.by.split(",") if c]
     unknown = [c for c in by if c not in df.columns]
