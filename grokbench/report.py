@@ -11,7 +11,8 @@ MAX_ROWS = 16
 
 
 def fmt_step(value) -> str:
-    return "never" if pd.isna(value) else f"{int(value)}"
+    # rounded as `summarize` and curves.png round a median step (967.5 → 968), so the three show one number
+    return "never" if pd.isna(value) else f"{value:.0f}"
 
 
 SHORT = {"optimizer.lr": "lr", "optimizer.weight_decay": "wd"}
