@@ -19,7 +19,7 @@ class FirstLayer(enum.Enum):
     # All compute onehot(a) ⊕ onehot(b) @ W_in (the same forward, bit for bit); the backward sums W_in's gradient in
     # another order. Speeds measured in docs/benchmarks.md ("First layer").
     auto = "auto"  # gather on CPU, onehot on GPUs (where index_add's atomics would make a rerun differ)
-    gather = "gather"  # W_in[a] + W_in[p + b]: no one-hot product (CPU fig1a run: 1.24x faster)
+    gather = "gather"  # W_in[a] + W_in[p + b]: no one-hot product (a CPU fig1a run: 1.26x faster)
     onehot = "onehot"  # dense (R, N, T·V) @ (R, T·V, H) batched matmul
 
 
