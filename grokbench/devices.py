@@ -1,5 +1,5 @@
-"""Which torch device a config's `device` names. Its own module so that threads.py and train.py (which imports
-threads.py) both read it without importing each other."""
+"""Which torch device a config's `device` names: one place, below everything that needs it (training, the
+compute context, jobs, benchmarks, analyses), so none of them imports another for it."""
 import torch
 
 from grokbench.schema import ConfigError

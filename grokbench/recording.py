@@ -20,8 +20,8 @@ def eval_steps(max_steps: int, every, log_points: int) -> set:
 class Recorder:
     """Eval results stay on the device as (R,) tensors until a flush turns them into one tidy table."""
 
-    def __init__(self, table: pd.DataFrame, frames=None):
-        self.table, self.frames, self.pending = table, list(frames or []), []
+    def __init__(self, table: pd.DataFrame):
+        self.table, self.frames, self.pending = table, [], []
 
     def restore(self, frame: pd.DataFrame) -> None:
         """Resume: the rows recorded before, the ones not yet flushed dropped."""

@@ -61,7 +61,7 @@ def concurrent_workers(cfg, device, n_parts: int, pieces: int) -> int:
 
 
 def train_concurrently(cfg, parts, pieces: int, out_dir: Path, record, live, workers: int) -> pd.DataFrame:
-    """Train `parts` [(members, dir)] in `workers` processes at a time, then merge their tables (train.merge_parts)."""
+    """Train `parts` [(members, dir)] in `workers` processes at a time, then merge their tables (loop.merge_parts)."""
     from grokbench.loop import merge_parts
 
     with CaughtSignals() as signals:
