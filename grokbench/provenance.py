@@ -12,12 +12,13 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
-
-import torch
+from typing import TYPE_CHECKING, Optional
 
 import grokbench
 from grokbench import store
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("grokbench")
 RUN_FILE = "run.json"
@@ -40,13 +41,19 @@ def git_commit(source: Path = Path(grokbench.__file__).resolve().parents[1]) -> 
     return r.stdout.strip() if r.returncode == 0 else None
 
 
+# torch is imported where it is used: collect, summarize and plot read run.json through this module and stay
+# torch-free, so they answer in well under a second (a mistyped path too)
 def device_name(device: torch.device) -> str:
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return platform.processor() or device.type
 
 
 def environment(device: torch.device) -> dict:
+    import torch
+
     return {"grokbench_version": grokbench.__version__, "git_commit": git_commit(), "torch_version": torch.__version__,
             "cuda_version": torch.version.cuda, "python_version": platform.python_version(),
             "device": device_name(device), "hostname": socket.gethostname()}
