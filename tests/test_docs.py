@@ -37,7 +37,10 @@ except ModuleNotFoundError:  # Python 3.10
 REPO = Path(__file__).resolve().parents[1]
 PAGES = ["README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md"))]
 
-SHRINK = ["train.max_steps=1", "train.eval_every=1", "seeds=1", "train.plot=false", "device=cpu"]
+# population.workers=1: a grid of one step would otherwise start two worker processes per command (~2 s each);
+# tests/test_workers.py covers them
+SHRINK = ["train.max_steps=1", "train.eval_every=1", "seeds=1", "train.plot=false", "device=cpu",
+          "population.workers=1"]
 KEEP_STEPS = 500
 WORKERS = 2  # pages run side by side; each runner trains on one thread (OMP_NUM_THREADS=1, conftest.py)
 # benchmark scripts: one short timed block
