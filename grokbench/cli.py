@@ -72,6 +72,7 @@ def run(argv) -> int:
     except ValueError as err:
         return fail(f"run: {err}")
     if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c") for a in argv):
+        start_worker_server(overrides)
         try:
             preflight(overrides, multirun="-m" in argv or "--multirun" in argv)
         except Exception as err:  # every config mistake ends here as one line, before anything is written
@@ -86,6 +87,18 @@ def run(argv) -> int:
     sys.argv = ["grokbench", *argv]
     job.hydra_main()
     return 0
+
+
+def start_worker_server(overrides) -> None:
+    """Where population.workers may train in processes (more than one core, jobs run in this process: no launcher
+    of other processes or machines, no workers=1), start their fork server now: its imports (~2 s) run beside this
+    process's own start-up. Left idle where the config turns out to train in one process (a GPU)."""
+    from grokbench.cores import available_cores
+    from grokbench.forking import start_server
+
+    launcher = any(o.startswith(("hydra/launcher=", "+hydra/launcher=")) for o in overrides)
+    if available_cores() > 1 and not launcher and "population.workers=1" not in overrides:
+        start_server()
 
 
 def show(argv) -> int:

@@ -3,7 +3,7 @@
 A run on CPU trains on one intra-op thread (grokbench/threads.py), so one population uses one core. With N workers
 the members are cut into contiguous parts as population.chunk cuts them (chunks/<k>/, each with its own checkpoint;
 the cut is decided at the first start and recorded in chunks/size.json, so a resume on another machine cuts the same
-way), and N processes ('spawn') train them at once, each part exactly as train_members trains a chunk. So every table,
+way), and N processes train them at once, each part exactly as train_members trains a chunk. So every table,
 snapshot and weight equals workers=1's bit for bit: with chunk null/auto the parts of one population are pieces of it
 and stop together (below); with an explicit chunk size the chunks are the parts, and each stops on its own members as
 chunks always do.
@@ -20,6 +20,11 @@ does (a handler that returns: training goes on, workers start again from their c
 signal at their next eval, all at the same one (at most train.eval_every steps later), since a checkpoint between two
 evals would miss that eval's answer. A parent killed outright (kill -9) takes its workers with it (Linux
 PR_SET_PDEATHSIG), so a rerun never finds an old worker still writing; every part resumes from its own checkpoint.
+
+Workers are forked from a fork server (multiprocessing's 'forkserver', 'spawn' where there is none) that imported torch
+and the training code once (grokbench/worker_server.py); `grokbench run` starts it before it composes the config, so
+its imports overlap the run's own. A worker gets the run's environment and working directory at its start, as a
+spawned process does.
 """
 from __future__ import annotations
 
@@ -41,6 +46,7 @@ import pandas as pd
 from grokbench import store
 from grokbench.cores import worker_count
 from grokbench.config import ConfigError
+from grokbench.forking import SERVER_MODULE, process_context
 from grokbench.signals import CHECKPOINT_SIGNALS, CaughtSignals
 
 log = logging.getLogger("grokbench")
@@ -128,11 +134,11 @@ class Pool:
 
     def start(self, k: int) -> None:
         rows, part_dir = self.parts[k]
-        ctx = multiprocessing.get_context("spawn")
+        ctx = process_context()
         conn, child = ctx.Pipe()
         level = log.getEffectiveLevel()
-        process = ctx.Process(target=work, args=(k, self.cfg, rows, part_dir, child, self.together, os.getpid(), level),
-                              name=f"grokbench-part-{k}", daemon=True)
+        process = ctx.Process(target=work, args=(k, self.cfg, rows, part_dir, child, self.together, os.getpid(), level,
+                                                 dict(os.environ)), name=f"grokbench-part-{k}", daemon=True)
         process.start()
         child.close()
         self.running[k] = (process, conn)
@@ -286,18 +292,37 @@ class PipeHandler(logging.Handler):
 
 
 def die_with_parent(parent: int) -> None:
-    """SIGKILL this process when the parent dies (Linux), so a killed run leaves no worker writing into its dir."""
+    """SIGKILL this process when its parent dies (Linux), so a killed run leaves no worker writing into its dir. The
+    parent is the run's process, or the fork server, which dies with the run (grokbench/worker_server.py)."""
     try:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: the parent's exit still ends daemon workers
         pass
-    if os.getppid() != parent:  # the parent died before prctl
+    if os.getppid() != parent and not alive(parent):  # the run died before prctl
         os._exit(1)
 
 
-def work(k: int, cfg, rows: pd.DataFrame, part_dir: Path, conn, together: bool, parent: int, level: int) -> None:
-    """A worker process: train part k (loop.train_members) in training_compute (train.threads, train.flush_denormal), then say how it ended."""
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:  # none, or another user's that took the pid
+        return False
+    return True
+
+
+def signals_before_handlers() -> list:
+    """Checkpoint signals that reached this worker between its fork and its handlers (kept by the fork server's)."""
+    server = sys.modules.get(SERVER_MODULE)
+    return list(dict.fromkeys(server.EARLY)) if server is not None else []
+
+
+def work(k: int, cfg, rows: pd.DataFrame, part_dir: Path, conn, together: bool, parent: int, level: int,
+         environ: dict) -> None:
+    """A worker process: train part k (loop.train_members) in training_compute (train.threads, train.flush_denormal),
+    then say how it ended."""
     die_with_parent(parent)
+    os.environ.clear()  # the run's environment now, not the fork server's from its start
+    os.environ.update(environ)
     lock = threading.Lock()
 
     def send(msg) -> None:
@@ -320,6 +345,9 @@ def work(k: int, cfg, rows: pd.DataFrame, part_dir: Path, conn, together: bool, 
         signal.signal(s, stop)
     code = 0
     try:
+        caught.extend(signals_before_handlers())
+        if caught:
+            raise Preempted
         with training_compute(cfg):  # as train() does: the process's threads and subnormal flags are its own
             train_members(cfg, rows, Path(part_dir), PartLive(send, conn, together), k, lambda: send(("starting",)))
         send(("end", "finished", None))

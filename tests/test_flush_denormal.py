@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import grokbench.step
-from conftest import compose
+from conftest import TINY, compose
+from conftest import grokbench as command
 from grokbench.cli import main
 from grokbench.denormals import flushing
 from grokbench.train import train
@@ -87,16 +88,19 @@ grokbench.step.train_step = _recording_step
 
 
 @pytest.mark.parametrize("flush", [True, False])
-def test_applied_in_every_worker_process(tmp_path, monkeypatch, flush):
-    """Worker processes are spawned: they get the setting from the config, not from the parent's thread. A
-    sitecustomize on their PYTHONPATH records, at each step, whether that process flushes."""
+def test_applied_in_every_worker_process(tmp_path, flush):
+    """Worker processes get the setting from the config, not from the parent's thread. A sitecustomize on the
+    PYTHONPATH of a real `grokbench run` (and so of its fork server, whose workers inherit its imports) records, at
+    each step, which process stepped and whether it flushes."""
     probe_dir, log = tmp_path / "probe", tmp_path / "flags.txt"
     probe_dir.mkdir()
     (probe_dir / "sitecustomize.py").write_text(PROBE)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(probe_dir), os.environ.get("PYTHONPATH", "")]))
-    monkeypatch.setenv("GROKBENCH_FLUSH_PROBE", str(log))
-    train(compose([f"train.flush_denormal={flush}", "population.workers=2"]), tmp_path / "run")
+    env = {"PYTHONPATH": os.pathsep.join([str(probe_dir), os.environ.get("PYTHONPATH", "")]),
+           "GROKBENCH_FLUSH_PROBE": str(log)}
+    r = command("run", *TINY, f"train.flush_denormal={flush}", "population.workers=2", "train.plot=false",
+                  f"hydra.run.dir={tmp_path / 'run'}", env=env)
+    assert r.returncode == 0, r.stderr
     lines = [line.split() for line in log.read_text().splitlines()]
-    assert len({pid for pid, _ in lines}) == 2 and os.getpid() not in {int(pid) for pid, _ in lines}  # two workers
+    assert len({pid for pid, _ in lines}) == 2  # two workers, and the parent never stepped
     assert len(lines) == 2 * 20 and {f for _, f in lines} == {str(flush)}  # every step of each
     assert not flushing()

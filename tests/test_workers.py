@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -16,6 +17,7 @@ from conftest import compose, grokbench
 from grokbench import cores, store
 from grokbench.chunking import recorded_parts
 from grokbench.population import members
+from grokbench.train import train
 from grokbench.workers import worker_count
 
 # p=13, not TINY's 11: with 11 classes torch's CPU matmul of a 61-sample test set gives a member other bits at another
@@ -103,13 +105,43 @@ def reference_run(tmp_path, extra=()):
     return reference
 
 
+def descendants(pid: int) -> list:
+    """The processes started by `pid`, then those started by them, ... (Linux /proc): here multiprocessing's
+    resource tracker and fork server, then the workers forked from the server."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while we looked
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in sorted(children.get(todo.pop(0), [])):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_killed_two_worker_run_resumes_every_part(tmp_path):
     out = tmp_path / "run"
     args = ["run", *RUN, "population.workers=2", f"hydra.run.dir={out}"]
     proc, ckpts = start_until_both_parts_checkpointed(args, out)
-    proc.send_signal(signal.SIGKILL)  # the parent only: its workers die with it
+    started = descendants(proc.pid)
+    assert len(started) >= 3  # the fork server and the two workers (and multiprocessing's resource tracker)
+    proc.send_signal(signal.SIGKILL)  # the parent only: its fork server and workers die with it
     proc.wait()
-    time.sleep(1)
+    t0 = time.monotonic()
+    while any(running(p) for p in started):
+        assert time.monotonic() - t0 < 10, "a process of the killed run is still running"
+        time.sleep(0.05)
     steps = [store.load_checkpoint(c)["step"] for c in ckpts]
     assert not any(store.load_checkpoint(c)["finished"] for c in ckpts), "finished before the kill: make RUN longer"
     r = grokbench(*args, env=ENV)
@@ -121,15 +153,24 @@ def test_killed_two_worker_run_resumes_every_part(tmp_path):
     assert_same_run(out, reference_run(tmp_path), compose(RUN, tiny=False))
 
 
-# threshold 1.0 is never reached here, so the pieces vote at every eval and take the signal at the same one
-@pytest.mark.parametrize("extra", [pytest.param([], marks=pytest.mark.slow), ["train.early_stop_threshold=1.0"]],
-                         ids=["parts", "voting_pieces"])
-def test_sigterm_checkpoints_every_part_then_ends_the_run(tmp_path, extra):
+# threshold 1.0 is never reached here, so the pieces vote at every eval and take the signal at the same one.
+# to_all: SIGTERM to every process of the run, as SLURM signals a job's: the fork server first, and time for it to die
+# of it, which must not happen (it would take its workers with it before they saved).
+@pytest.mark.parametrize("extra, to_all", [pytest.param([], False, marks=pytest.mark.slow),
+                                           (["train.early_stop_threshold=1.0"], False), ([], True)],
+                         ids=["parts", "voting_pieces", "parts_every_process"])
+def test_sigterm_checkpoints_every_part_then_ends_the_run(tmp_path, extra, to_all):
     from grokbench.status import read_status
 
     out = tmp_path / "run"
     args = ["run", *RUN, *extra, "population.workers=2", f"hydra.run.dir={out}"]
     proc, ckpts = start_until_both_parts_checkpointed(args, out)
+    for pid in descendants(proc.pid) if to_all else ():
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:  # a worker that saved and left on its sibling's signal, which the parent forwards
+            continue
+        time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == -signal.SIGTERM  # handed on to the default action, after the workers saved
     assert read_status(out)["state"] == "preempted"
@@ -143,6 +184,15 @@ def test_sigterm_checkpoints_every_part_then_ends_the_run(tmp_path, extra):
     assert r.returncode == 0, r.stderr
     assert read_status(out)["state"] == "finished"
     assert_same_run(out, reference_run(tmp_path, extra), compose([*RUN, *extra], tiny=False))
+
+
+def test_fork_server_has_one_thread(tmp_path):
+    """Workers are forked from the fork server: safe only while it runs one thread (a lock another thread held at the
+    fork would stay held in the worker), so its imports must start none (grokbench/worker_server.py)."""
+    train(compose(["population.workers=2"]), tmp_path)  # the server of this process has forked its workers
+    servers = [p for p in descendants(os.getpid()) if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    assert len(servers) == 1
+    assert sorted(os.listdir(f"/proc/{servers[0]}/task")) == [str(servers[0])]
 
 
 # ------------------------------------------------------------------------------------------------------ core counts
