@@ -1,13 +1,14 @@
-"""Whole-run time with population.workers=auto against workers=1, side by side, in one process.
+"""Whole-command time with population.workers=auto against workers=1, side by side, in one run of this script.
 
     PYTHONPATH=. python scripts/bench_workers.py [--seeds 4,16] [--repeats 1] [--max-steps N] [--json FILE]
 
 For each config (Prieto et al.'s fig1a, `experiment=prieto2025/fig1a_perp_adamw`, and the default demo) and each seed
-count, `grokbench.train.train(cfg, tmp_dir)` runs to the end twice: once with population.workers=1 (one process, one
-core: the population trains on one thread, grokbench/threads.py) and once with workers=auto (one process per
-physical core this job may use, grokbench/cores.py, the members cut into that many parts). Each time is the whole
-run, as `grokbench run` spends it after Hydra: building data and model, training, evaluating, checkpoints, merging
-the parts' tables, and for auto starting the worker processes. The two alternate (auto first on odd repeats); with
+count, `grokbench run` runs to the end twice, each time a fresh process timed from its start to its exit, as a
+researcher waits for it: once with population.workers=1 (one process, one core: the population trains on one thread,
+grokbench/threads.py) and once with workers=auto (one process per physical core this job may use,
+grokbench/cores.py, the members cut into that many parts). Both times hold the same Python start, Hydra, imports,
+data and model building, evaluation, checkpoints and the run's table; auto's also its fork server and workers
+(grokbench/forking.py) and the merge of the parts' tables. The two alternate (auto first on odd repeats); with
 --repeats > 1 the median is reported. Each row also says whether the two runs wrote the same tables (bit for bit).
 Target on a 2-core machine: auto ÷ 1 speed-up >= 1.8.
 """
@@ -15,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,17 +30,16 @@ import torch
 from grokbench import store
 from grokbench.compose import compose_config
 from grokbench.cores import available_cores, cores_per_job
-from grokbench.train import train
 
 CONFIGS = {"prieto2025/fig1a": ["experiment=prieto2025/fig1a_perp_adamw"], "demo": []}
 
 
 def timed_run(overrides) -> tuple:
-    """(seconds of one whole run, its metrics and summary tables)."""
-    cfg = compose_config(overrides)
+    """(seconds of one whole `grokbench run`, its metrics and summary tables)."""
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        train(cfg, Path(tmp))
+        subprocess.run([sys.executable, "-m", "grokbench.cli", "run", *overrides, f"hydra.run.dir={tmp}"],
+                       check=True, stdout=subprocess.DEVNULL)
         seconds = time.perf_counter() - t0
         tables = [pd.read_parquet(Path(tmp) / name) for name in (store.METRICS_FILE, store.SUMMARY_FILE)]
     return seconds, tables
@@ -62,7 +62,6 @@ def main(argv=None) -> int:
     ap.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated, of: {', '.join(CONFIGS)}")
     ap.add_argument("--json", type=Path, help="write the rows here")
     args = ap.parse_args(argv)
-    logging.getLogger("grokbench").setLevel(logging.WARNING)  # the table, not every run's progress lines
 
     print(f"{platform.processor() or platform.machine()}, {available_cores()} physical core(s) for this process, "
           f"workers=auto = {cores_per_job()} at most; torch {torch.__version__}")
@@ -91,5 +90,5 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # required: the worker processes ('spawn') import this file
+if __name__ == "__main__":
     sys.exit(main())
