@@ -49,6 +49,42 @@ def grokbench(*args, cwd=None, timeout=300, env=None):
 
 REPO = Path(__file__).resolve().parents[1]
 
+STEP_PROBE = '''
+import os
+import grokbench.step
+from grokbench.denormals import flushing
+
+_step = grokbench.step.train_step
+
+
+def _recording_step(*args, **kwargs):
+    with open(os.environ["GROKBENCH_STEP_PROBE"], "a") as f:
+        f.write(f"{os.getpid()}\\t{flushing()}\\t{os.getcwd()}\\n")
+    return _step(*args, **kwargs)
+
+
+grokbench.step.train_step = _recording_step
+'''
+
+
+def grokbench_with(tmp_path, sitecustomize: str, *args, cwd=None, env=None, timeout=300):
+    """The real command line with `sitecustomize` (Python source) run at the start of each of its processes: the
+    command's, its fork server's, and so every worker's (forked from the server)."""
+    site = tmp_path / "sitecustomize"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(sitecustomize)
+    path = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+    return grokbench(*args, cwd=cwd, env={**(env or {}), "PYTHONPATH": path}, timeout=timeout)
+
+
+def grokbench_probing_steps(tmp_path, *args, cwd=None):
+    """The real command line, recording at each training step which process stepped, whether it flushes subnormals
+    and its working directory. → (the finished subprocess, [(pid, flushing, cwd) per step])."""
+    steps = tmp_path / "steps.tsv"
+    r = grokbench_with(tmp_path, STEP_PROBE, *args, cwd=cwd, env={"GROKBENCH_STEP_PROBE": str(steps)})
+    lines = steps.read_text().splitlines() if steps.exists() else []
+    return r, [tuple(line.split("\t")) for line in lines]
+
 
 def run_main(module, *argv):
     """(exit code, stdout) of a subcommand module's main(argv), in this process."""

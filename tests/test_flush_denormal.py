@@ -1,13 +1,12 @@
 """train.flush_denormal: subnormals flushed to zero during training on CPU, the caller's setting back afterwards,
 a bad value refused in one line."""
-import os
 
 import pytest
 import torch
 
 import grokbench.step
 from conftest import TINY, compose
-from conftest import grokbench as command
+from conftest import grokbench_probing_steps
 from grokbench.cli import main
 from grokbench.denormals import flushing
 from grokbench.train import train
@@ -69,38 +68,13 @@ def test_bad_value_is_one_line_exit_2(capsys):
     assert len(err.splitlines()) == 1 and "train.flush_denormal" in err and "bool" in err, err
 
 
-PROBE = '''
-import os
-import grokbench.step
-from grokbench.denormals import flushing
-
-_step = grokbench.step.train_step
-
-
-def _recording_step(*args, **kwargs):
-    with open(os.environ["GROKBENCH_FLUSH_PROBE"], "a") as f:
-        f.write(f"{os.getpid()} {flushing()}\\n")
-    return _step(*args, **kwargs)
-
-
-grokbench.step.train_step = _recording_step
-'''
-
-
 @pytest.mark.parametrize("flush", [True, False])
 def test_applied_in_every_worker_process(tmp_path, flush):
-    """Worker processes get the setting from the config, not from the parent's thread. A sitecustomize on the
-    PYTHONPATH of a real `grokbench run` (and so of its fork server, whose workers inherit its imports) records, at
-    each step, which process stepped and whether it flushes."""
-    probe_dir, log = tmp_path / "probe", tmp_path / "flags.txt"
-    probe_dir.mkdir()
-    (probe_dir / "sitecustomize.py").write_text(PROBE)
-    env = {"PYTHONPATH": os.pathsep.join([str(probe_dir), os.environ.get("PYTHONPATH", "")]),
-           "GROKBENCH_FLUSH_PROBE": str(log)}
-    r = command("run", *TINY, f"train.flush_denormal={flush}", "population.workers=2", "train.plot=false",
-                  f"hydra.run.dir={tmp_path / 'run'}", env=env)
+    """Worker processes get the setting from the config, not from the parent's thread: each step of a real
+    `grokbench run` records which process stepped and whether it flushes."""
+    r, steps = grokbench_probing_steps(tmp_path, "run", *TINY, f"train.flush_denormal={flush}",
+                                       "population.workers=2", "train.plot=false", f"hydra.run.dir={tmp_path / 'run'}")
     assert r.returncode == 0, r.stderr
-    lines = [line.split() for line in log.read_text().splitlines()]
-    assert len({pid for pid, _ in lines}) == 2  # two workers, and the parent never stepped
-    assert len(lines) == 2 * 20 and {f for _, f in lines} == {str(flush)}  # every step of each
+    assert len({pid for pid, _, _ in steps}) == 2  # two workers, and the parent never stepped
+    assert len(steps) == 2 * 20 and {f for _, f, _ in steps} == {str(flush)}  # every step of each
     assert not flushing()

@@ -13,7 +13,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import compose, grokbench
+from conftest import TINY, compose, grokbench, grokbench_probing_steps
 from grokbench import cores, store
 from grokbench.chunking import recorded_parts
 from grokbench.population import members
@@ -193,6 +193,17 @@ def test_fork_server_has_one_thread(tmp_path):
     servers = [p for p in descendants(os.getpid()) if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()]
     assert len(servers) == 1
     assert sorted(os.listdir(f"/proc/{servers[0]}/task")) == [str(servers[0])]
+
+
+def test_workers_train_in_the_runs_directory(tmp_path):
+    """The fork server starts in the directory the command was typed in; with hydra.job.chdir=true the run then moves
+    into its output dir, and its workers train there, as spawned ones did."""
+    launch, out = tmp_path / "launch", tmp_path / "run"
+    launch.mkdir()
+    r, steps = grokbench_probing_steps(tmp_path, "run", *TINY, "population.workers=2", "train.plot=false",
+                                       "hydra.job.chdir=true", f"hydra.run.dir={out}", cwd=launch)
+    assert r.returncode == 0, r.stderr
+    assert len({pid for pid, _, _ in steps}) == 2 and {cwd for _, _, cwd in steps} == {str(out)}
 
 
 # ------------------------------------------------------------------------------------------------------ core counts
