@@ -260,6 +260,13 @@ class PartLive:
 
     def __init__(self, send, conn, together: bool):
         self.send, self.conn, self.signals_at_evals = send, conn, together
+        self.early = []  # checkpoint signals that reached this worker outside train_members' loop (work's handler)
+        self.voted = False
+
+    def holds_signals(self) -> bool:
+        """A piece that stops with its siblings keeps a signal that came before its first vote (in its setup) for
+        that vote, where they all take it: leaving at once would leave its siblings waiting for its vote for ever."""
+        return self.signals_at_evals and not self.voted
 
     def begin(self, chunk: int, step: int) -> None:
         self.send(("begin", step))
@@ -273,7 +280,8 @@ class PartLive:
     def all_done(self, step: int, all_done: bool, any_active: bool, signalled: list) -> bool:
         if not self.signals_at_evals:  # a chunk of its own: it stops on its own members
             return all_done and any_active
-        self.send(("vote", step, all_done, any_active, list(signalled)))
+        self.voted = True
+        self.send(("vote", step, all_done, any_active, list(dict.fromkeys([*self.early, *signalled]))))
         _, done, signals = self.conn.recv()
         signalled.extend(s for s in signals if s not in signalled)  # the parent's or a sibling's: stop here too
         return done
@@ -331,11 +339,13 @@ def work(k: int, cfg, rows: pd.DataFrame, part_dir: Path, conn, together: bool, 
 
     logging.getLogger().handlers[:] = [PipeHandler(send)]
     logging.getLogger().setLevel(level)
-    caught = []
+    live = PartLive(send, conn, together)
+    caught, leaving = live.early, []
 
     def stop(signum, _) -> None:  # the handler train_members hands a signal on to, after its checkpoint
         caught.append(signum)
-        if len(caught) == 1:  # a second signal while leaving: recorded, not raised again
+        if not live.holds_signals() and not leaving:  # a second signal while leaving: recorded, not raised again
+            leaving.append(signum)
             raise Preempted
 
     from grokbench.compute import training_compute
@@ -346,10 +356,10 @@ def work(k: int, cfg, rows: pd.DataFrame, part_dir: Path, conn, together: bool, 
     code = 0
     try:
         caught.extend(signals_before_handlers())
-        if caught:
+        if caught and not live.holds_signals():
             raise Preempted
         with training_compute(cfg):  # as train() does: the process's threads and subnormal flags are its own
-            train_members(cfg, rows, Path(part_dir), PartLive(send, conn, together), k, lambda: send(("starting",)))
+            train_members(cfg, rows, Path(part_dir), live, k, lambda: send(("starting",)))
         send(("end", "finished", None))
     except Preempted:
         send(("end", "preempted", list(dict.fromkeys(caught))))

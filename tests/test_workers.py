@@ -13,7 +13,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import TINY, compose, grokbench, grokbench_probing_steps
+from conftest import TINY, compose, grokbench, grokbench_probing_steps, grokbench_with
 from grokbench import cores, store
 from grokbench.chunking import recorded_parts
 from grokbench.population import members
@@ -183,6 +183,47 @@ def test_sigterm_checkpoints_every_part_then_ends_the_run(tmp_path, extra, to_al
     r = grokbench(*args, env=ENV)
     assert r.returncode == 0, r.stderr
     assert read_status(out)["state"] == "finished"
+    assert_same_run(out, reference_run(tmp_path, extra), compose([*RUN, *extra], tiny=False))
+
+
+SIGTERM_IN_SETUP = '''
+import multiprocessing
+import os
+import signal
+
+import grokbench.loop
+
+_build = grokbench.loop.Part.build
+
+
+def _signalled_build(cfg, table, device):
+    marker = os.environ["GROKBENCH_SIGNALLED"]
+    if multiprocessing.current_process().name == "grokbench-part-0" and not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGTERM)  # a cluster's signal that reaches this piece in its setup
+    return _build(cfg, table, device)
+
+
+grokbench.loop.Part.build = staticmethod(_signalled_build)
+'''
+
+
+def test_a_piece_signalled_before_its_first_vote_keeps_the_signal_for_it(tmp_path):
+    """Pieces that stop together take a signal at an eval, all at the same one. One that is signalled in its setup,
+    before its first vote (SLURM signals every process of the job, each wherever it is), keeps the signal for that
+    vote: ending at once would leave its sibling waiting for its vote for ever."""
+    out, extra = tmp_path / "run", ["train.early_stop_threshold=1.0"]
+    args = ["run", *RUN, *extra, "population.workers=2", f"hydra.run.dir={out}"]
+    env = {**ENV, "GROKBENCH_SIGNALLED": str(tmp_path / "signalled")}
+    r = grokbench_with(tmp_path, SIGTERM_IN_SETUP, *args, env=env, timeout=120)
+    assert r.returncode == -signal.SIGTERM, r.stderr  # handed on to the default action, after both pieces saved
+    from grokbench.recording import eval_steps
+
+    first_vote = min(eval_steps(4000, 200, 40) - {0})  # step 0's eval comes before the loop, and no vote
+    saved = [store.load_checkpoint(out / "chunks" / str(k) / store.CHECKPOINT_FILE) for k in range(2)]
+    assert [c["step"] for c in saved] == [first_vote] * 2 and not any(c["finished"] for c in saved)
+    r = grokbench(*args, env=ENV)
+    assert r.returncode == 0, r.stderr
     assert_same_run(out, reference_run(tmp_path, extra), compose([*RUN, *extra], tiny=False))
 
 
